@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CRumorSys
+import RumorCrypto
+import RumorMessaging
+import RumorWire
+import Synchronization
+
+/// Serves a node's control socket: newline-delimited JSON requests, one JSON response each (a `watch`
+/// request instead streams one event per line). Built only on `RumorNode`'s public behaviour.
+///
+/// One thread accepts; each client gets a thread, at most `maxClients` at once. A malformed request gets an
+/// error response and the connection stays usable; a request line over `maxRequestBytes` closes it.
+public final class ControlServer: Sendable {
+    public static let maxClients = 64
+    public static let maxRequestBytes = 256 * 1024
+    /// Events a slow `watch` client may fall behind by before the oldest are dropped.
+    public static let maxWatchBacklog = 10_000
+
+    let node: RumorNode
+    let path: String
+    private let listener: Int32
+    private let clients = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+
+    public init(node: RumorNode) throws {
+        self.node = node
+        path = node.files.controlSocketPath
+        do {
+            listener = try UnixSocket.listen(path: path)
+        } catch {
+            throw RumorError.io("cannot open the control socket: \(error)")
+        }
+        spawnThread { [self] in acceptLoop() }
+    }
+
+    /// Stops accepting and removes the socket file.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+        unlink(path)
+    }
+
+    private func acceptLoop() {
+        while !closed.load(ordering: .acquiring) {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if closed.load(ordering: .acquiring) { return }
+                if errno == EMFILE || errno == ENFILE { usleep(10_000); continue }
+                return
+            }
+            if clients.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue > ControlServer.maxClients {
+                _ = UnixSocket.writeAll(fd, Array((ControlJSON.failure("busy", "too many control clients").text + "\n").utf8))
+                Glibc.close(fd)
+                clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                continue
+            }
+            spawnThread { [self] in
+                serve(fd)
+                Glibc.close(fd)
+                clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+            }
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        var reader = LineReader(fd: fd, limit: ControlServer.maxRequestBytes)
+        while true {
+            switch reader.next() {
+            case .end, .failed: return
+            case .tooLong:
+                _ = reply(fd, ControlJSON.failure("bad_request", "request longer than \(ControlServer.maxRequestBytes) bytes"))
+                return
+            case .line(let bytes):
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0d || $0 == 0x09 }) { continue }
+                switch JSON.parse(bytes) {
+                case .failure(let error):
+                    guard reply(fd, ControlJSON.failure("bad_request", error.description)) else { return }
+                case .success(let request):
+                    guard handle(request, fd: fd, reader: &reader) else { return }
+                }
+            }
+        }
+    }
+
+    private func reply(_ fd: Int32, _ json: JSON) -> Bool {
+        UnixSocket.writeAll(fd, Array((json.text + "\n").utf8))
+    }
+
+    /// Runs `start` with a completion and blocks this client thread until it is called.
+    private func blocking<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) -> Void) -> T {
+        let box = Mutex<T?>(nil)
+        let wake = rumor_eventfd()
+        start { value in
+            box.withLock { $0 = value }
+            _ = rumor_eventfd_signal(wake)
+        }
+        var pfd = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+        while true {
+            if let value = box.withLock({ $0 }) {
+                Glibc.close(wake)
+                return value
+            }
+            _ = poll(&pfd, 1, 1000)
+        }
+    }
+
+    /// Handles one request; false when the connection should close.
+    private func handle(_ request: JSON, fd: Int32, reader: inout LineReader) -> Bool {
+        guard case .object = request, let op = request["op"]?.stringValue else {
+            return reply(fd, ControlJSON.failure("bad_request", "a request is a JSON object with a string field \"op\""))
+        }
+        switch op {
+        case "ping":
+            return reply(fd, .object([("ok", .bool(true)), ("name", .string(node.name)), ("id", .string(node.id.hex))]))
+        case "peers":
+            let peers = blocking { self.node.peers($0) }
+            return reply(fd, .object([("ok", .bool(true)), ("peers", .array(peers.map(ControlJSON.peer)))]))
+        case "status":
+            guard let status = blocking({ self.node.status($0) }) else { return reply(fd, ControlJSON.failure("stopped", "the node is stopping")) }
+            return reply(fd, .object([("ok", .bool(true)), ("status", ControlJSON.status(status))]))
+        case "send":
+            guard let peer = request["peer"]?.stringValue else {
+                return reply(fd, ControlJSON.failure("bad_request", "send needs a string field \"peer\""))
+            }
+            guard let encoded = request["data"]?.stringValue, let data = Base64.decode(encoded) else {
+                return reply(fd, ControlJSON.failure("bad_request", "send needs \"data\": the message in base64"))
+            }
+            let timeout = request["timeout"]?.doubleValue ?? 10
+            guard timeout > 0, timeout <= 86_400 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in (0, 86400] seconds")) }
+            let result = blocking { self.node.send(data, to: peer, timeout: .milliseconds(Int64(timeout * 1000)), completion: $0) }
+            switch result {
+            case .success(let receipt):
+                return reply(fd, .object([
+                    ("ok", .bool(true)), ("peer", .string(receipt.peer)), ("id", .string(receipt.peerID.hex)),
+                    ("bytes", .number(Double(receipt.bytes))), ("rtt_ms", .number((receipt.roundTrip.seconds * 1e6).rounded() / 1000)),
+                ]))
+            case .failure(let error):
+                return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
+            }
+        case "wait":
+            guard let count = request["alive"]?.intValue, count >= 1 else {
+                return reply(fd, ControlJSON.failure("bad_request", "wait needs \"alive\": a whole number ≥ 1"))
+            }
+            let timeout = request["timeout"]?.doubleValue ?? 30
+            guard timeout >= 0, timeout <= 86_400 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in [0, 86400] seconds")) }
+            let result = blocking { self.node.waitForAlive(count, timeout: .milliseconds(Int64(timeout * 1000)), completion: $0) }
+            switch result {
+            case .success(let alive): return reply(fd, .object([("ok", .bool(true)), ("alive", .number(Double(alive)))]))
+            case .failure(let error): return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
+            }
+        case "watch":
+            return watch(fd)
+        case "leave":
+            let left: Bool = blocking { done in self.node.leave { done(true) } }
+            _ = reply(fd, .object([("ok", .bool(true)), ("left", .bool(left))]))
+            return false
+        default:
+            return reply(fd, ControlJSON.failure("bad_request", "unknown op '\(op)'"))
+        }
+    }
+
+    /// Streams events to the client until it disconnects or the node stops.
+    private func watch(_ fd: Int32) -> Bool {
+        let wake = rumor_eventfd()
+        guard wake >= 0 else { return reply(fd, ControlJSON.failure("failed", "cannot create an eventfd")) }
+        defer { Glibc.close(wake) }
+        let backlog = Mutex<(lines: [String], dropped: Int, stopped: Bool)>(([], 0, false))
+        let token = node.subscribe { event in
+            backlog.withLock { state in
+                if state.lines.count >= ControlServer.maxWatchBacklog {
+                    state.lines.removeFirst()
+                    state.dropped += 1
+                }
+                state.lines.append(ControlJSON.event(event).text)
+            }
+            _ = rumor_eventfd_signal(wake)
+        }
+        defer { node.unsubscribe(token) }
+        node.loop.whenStopped {
+            backlog.withLock { $0.stopped = true }
+            _ = rumor_eventfd_signal(wake)
+        }
+        guard reply(fd, .object([("ok", .bool(true)), ("watching", .string(node.name))])) else { return false }
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            if poll(&fds, 2, -1) < 0 && errno != EINTR { return false }
+            if fds[0].revents != 0 {
+                // Anything the client sends while watching is ignored; end of stream or an error ends the watch.
+                let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { return false }
+            }
+            if fds[1].revents != 0 {
+                _ = rumor_eventfd_drain(wake)
+                let (lines, stopped) = backlog.withLock { state -> ([String], Bool) in
+                    defer { state.lines.removeAll(keepingCapacity: true) }
+                    return (state.lines, state.stopped)
+                }
+                if !lines.isEmpty, !UnixSocket.writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8)) { return false }
+                if stopped { return false }
+            }
+        }
+    }
+}

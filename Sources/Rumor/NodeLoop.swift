@@ -1,0 +1,448 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CRumorSys
+import Logging
+import RumorCrypto
+import RumorLink
+import RumorMembership
+import RumorMessaging
+import RumorWire
+import Synchronization
+
+/// The node's shell: one thread that owns the UDP socket, the clock, the timers and the two protocol cores.
+///
+///     poll(socket, wake fd, next deadline)
+///       → receive a batch: open (authenticate) → decode → Membership / DirectMessaging → effects
+///       → run queued commands (from the API and the control server)
+///       → tick the cores whose deadline passed
+///       → perform effects: seal and sendto, emit events, complete sends
+///
+/// Everything below `// Loop-confined` is touched only by the loop thread; other threads talk to it through
+/// `enqueue`, which appends to a mutex-guarded queue and signals an eventfd.
+final class NodeLoop: @unchecked Sendable {
+    typealias Command = @Sendable (NodeLoop) -> Void
+
+    let identity: IdentityKey
+    let me: NodeID
+    let name: String
+    let socket: UDPSocket
+    let hub: EventHub
+    let logger: Logger
+    let files: NodeFiles
+    let startedAt: Int64
+    private let wakeDescriptor: Int32
+    private let queue = Mutex<(commands: [Command], cancels: [@Sendable () -> Void], stopped: Bool)>(([], [], false))
+    private let finished = Mutex<(stopped: Bool, callbacks: [@Sendable () -> Void])>((false, []))
+
+    // Loop-confined.
+    var membership: Membership
+    var messaging: DirectMessaging
+    var keyring: NetworkKeyring
+    var traffic = TrafficCounters()
+    var conflicts: [String] = []
+    private var membershipEffects: [MembershipEffect] = []
+    private var messagingEffects: [MessagingEffect] = []
+    private var sendHandlers: [UInt64: (token: UInt64, peer: NodeID, name: String, bytes: Int, started: Int64,
+                                        completion: @Sendable (Result<SendReceipt, RumorError>) -> Void)] = [:]
+    private var aliveWaiters: [(count: Int, deadline: Instant, completion: @Sendable (Result<Int, RumorError>) -> Void)] = []
+    private var nextToken: UInt64 = 0
+    private var lastSource: [NodeID: PeerAddress] = [:]
+    private var stopAt: Instant?
+    private var snapshotDirty = false
+    private var nextSnapshotAt = Instant.zero
+    private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
+
+    init(identity: IdentityKey, name: String, socket: UDPSocket, advertise: PeerAddress, keyring: NetworkKeyring,
+         tags: Tags, incarnation: UInt64, membershipSettings: MembershipSettings, messagingSettings: MessagingSettings,
+         files: NodeFiles, logger: Logger) throws {
+        guard let me = NodeID(bytes: identity.publicKey) else { throw RumorError.io("identity key has no valid public key") }
+        let wake = rumor_eventfd()
+        guard wake >= 0 else { throw RumorError.io("eventfd: \(String(cString: strerror(errno)))") }
+        self.identity = identity
+        self.me = me
+        self.name = name
+        self.socket = socket
+        self.keyring = keyring
+        self.hub = EventHub()
+        self.logger = logger
+        self.files = files
+        self.wakeDescriptor = wake
+        let now = Instant(nanoseconds: monotonicNow())
+        startedAt = now.nanoseconds
+        let claim = AliveClaim(id: me, incarnation: incarnation, name: name, address: advertise, tags: tags)
+        membership = Membership(me: claim, settings: membershipSettings, seed: SecureRandom.uint64(), now: now)
+        messaging = DirectMessaging(me: me, epoch: UInt64(max(0, wallClockNanoseconds())), settings: messagingSettings)
+    }
+
+    deinit { close(wakeDescriptor) }
+
+    // MARK: - Cross-thread
+
+    /// Runs `command` on the loop thread; if the loop has stopped, runs `ifStopped` instead (on the caller).
+    func enqueue(_ command: @escaping Command, ifStopped: @escaping @Sendable () -> Void) {
+        let accepted = queue.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.commands.append(command)
+            state.cancels.append(ifStopped)
+            return true
+        }
+        if accepted { _ = rumor_eventfd_signal(wakeDescriptor) } else { ifStopped() }
+    }
+
+    /// Calls `body` once the loop has stopped (at once if it already has).
+    func whenStopped(_ body: @escaping @Sendable () -> Void) {
+        let already = finished.withLock { state -> Bool in
+            if state.stopped { return true }
+            state.callbacks.append(body)
+            return false
+        }
+        if already { body() }
+    }
+
+    var isStopped: Bool { finished.withLock { $0.stopped } }
+
+    func start(seeds: [PeerAddress], remembered: [AliveClaim]) {
+        spawnThread { [self] in
+            let now = Instant(nanoseconds: monotonicNow())
+            if !seeds.isEmpty { membership.join(seeds: seeds, now: now, effects: &membershipEffects) }
+            if !remembered.isEmpty { membership.restore(remembered, now: now, effects: &membershipEffects) }
+            performEffects()
+            run()
+        }
+    }
+
+    // MARK: - The loop
+
+    private func run() {
+        var fds = [pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let now = Instant(nanoseconds: monotonicNow())
+            if let stopAt, now >= stopAt { break }
+            var wake = min(membership.nextWake, messaging.nextWake)
+            if let stopAt { wake = min(wake, stopAt) }
+            if let first = aliveWaiters.map(\.deadline).min() { wake = min(wake, first) }
+            if snapshotDirty { wake = min(wake, nextSnapshotAt) }
+            let timeout = wake <= now ? 0 : Int32(clamping: (wake.nanoseconds - now.nanoseconds + 999_999) / 1_000_000)
+            fds[0].revents = 0
+            fds[1].revents = 0
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0 && errno != EINTR {
+                logger.error("poll failed: \(String(cString: strerror(errno)))")
+                break
+            }
+            if fds[1].revents != 0 {
+                _ = rumor_eventfd_drain(wakeDescriptor)
+                runCommands()
+            }
+            if fds[0].revents != 0 { receiveBatch() }
+            let after = Instant(nanoseconds: monotonicNow())
+            if after >= membership.nextWake { membership.tick(now: after, effects: &membershipEffects) }
+            if after >= messaging.nextWake { messaging.tick(now: after, effects: &messagingEffects) }
+            expireWaiters(now: after)
+            performEffects()
+            if snapshotDirty, after >= nextSnapshotAt { saveSnapshot(now: after) }
+        }
+        shutdown()
+    }
+
+    private func runCommands() {
+        let commands = queue.withLock { state -> [Command] in
+            defer { state.commands.removeAll(); state.cancels.removeAll() }
+            return state.commands
+        }
+        for command in commands { command(self) }
+    }
+
+    private func shutdown() {
+        saveSnapshot(now: Instant(nanoseconds: monotonicNow()))
+        let cancels = queue.withLock { state -> [@Sendable () -> Void] in
+            state.stopped = true
+            defer { state.commands.removeAll(); state.cancels.removeAll() }
+            return state.cancels
+        }
+        for cancel in cancels { cancel() }
+        for (_, handler) in sendHandlers { handler.completion(.failure(.stopped)) }
+        sendHandlers.removeAll()
+        for waiter in aliveWaiters { waiter.completion(.failure(.stopped)) }
+        aliveWaiters.removeAll()
+        let callbacks = finished.withLock { state -> [@Sendable () -> Void] in
+            state.stopped = true
+            defer { state.callbacks.removeAll() }
+            return state.callbacks
+        }
+        for callback in callbacks { callback() }
+    }
+
+    /// Receives until the socket is empty or a batch of 256 is done, then lets timers and commands run.
+    private func receiveBatch() {
+        let now = Instant(nanoseconds: monotonicNow())
+        for _ in 0..<256 {
+            let result = receiveBuffer.withUnsafeMutableBytes { socket.receive(into: $0) }
+            switch result {
+            case .wouldBlock: return
+            case .skip: continue
+            case .datagram(let count, let source):
+                traffic.datagramsIn += 1
+                traffic.bytesIn += count
+                handleDatagram(count: count, from: source, now: now)
+            }
+        }
+    }
+
+    private func handleDatagram(count: Int, from source: PeerAddress, now: Instant) {
+        let opened = receiveBuffer.withUnsafeBytes { raw in
+            SealedPacket.open(UnsafeRawBufferPointer(rebasing: raw[0..<min(count, raw.count)]), keyring: keyring)
+        }
+        let bodyBytes: [UInt8]
+        switch opened {
+        case .failure(let reason):
+            drop(reason)
+            return
+        case .success(let bytes):
+            bodyBytes = bytes
+        }
+        let packet: PacketBody
+        switch PacketBody.decode(bodyBytes[...]) {
+        case .failure:
+            drop(.malformed)
+            return
+        case .success(let decoded):
+            packet = decoded
+        }
+        guard packet.sender != me else {
+            drop(.fromSelf)
+            return
+        }
+        if lastSource.count > 8192 { lastSource.removeAll(keepingCapacity: true) }
+        lastSource[packet.sender] = source
+        membership.receive(packet, from: source, now: now, effects: &membershipEffects)
+        for frame in packet.frames {
+            switch frame {
+            case .message(let fragment): messaging.receive(fragment, from: packet.sender, now: now, effects: &messagingEffects)
+            case .messageAck(let ack): messaging.receive(ack, from: packet.sender, now: now, effects: &messagingEffects)
+            default: continue
+            }
+        }
+    }
+
+    private func drop(_ reason: DropReason) {
+        traffic.dropped[reason, default: 0] += 1
+    }
+
+    // MARK: - Effects
+
+    private func performEffects() {
+        // Membership first: its changes may give messaging the address it needs.
+        while !membershipEffects.isEmpty || !messagingEffects.isEmpty {
+            let membershipBatch = membershipEffects
+            membershipEffects.removeAll(keepingCapacity: true)
+            for effect in membershipBatch { perform(effect) }
+            let messagingBatch = messagingEffects
+            messagingEffects.removeAll(keepingCapacity: true)
+            performMessaging(messagingBatch)
+        }
+    }
+
+    private func perform(_ effect: MembershipEffect) {
+        switch effect {
+        case .send(let address, let frames):
+            send(frames, to: address)
+        case .changed(let change):
+            let member = change.member
+            logger.info("member \(member.name) \(member.id.short) is \(member.state.rawValue)",
+                        metadata: ["address": "\(member.address)", "incarnation": "\(member.incarnation)"])
+            hub.emit(.member(MemberEvent(name: member.name, id: member.id, state: member.state,
+                                         previous: change.previousState, address: member.address)))
+            if member.state == .left || member.state == .dead { messaging.forget(member.id) }
+            snapshotDirty = true
+            checkWaiters()
+        case .conflict(let conflict):
+            let text = "name '\(conflict.name)' is held by \(conflict.holder.short); refused \(conflict.claimant.short) at \(conflict.claimantAddress)"
+            if !conflicts.contains(text) {
+                conflicts.append(text)
+                if conflicts.count > 32 { conflicts.removeFirst() }
+                logger.warning("name conflict: \(text)")
+            }
+        }
+    }
+
+    private func performMessaging(_ effects: [MessagingEffect]) {
+        var outgoing: [NodeID: [Frame]] = [:]
+        var order: [NodeID] = []
+        var sizes: [NodeID: Int] = [:]
+        for effect in effects {
+            switch effect {
+            case .send(let peer, let frame):
+                let size = frame.encodedSize
+                if let current = sizes[peer], current + size > PacketBody.maxFramesSize, let frames = outgoing[peer] {
+                    send(frames, toPeer: peer)
+                    outgoing[peer] = []
+                    sizes[peer] = 0
+                }
+                if outgoing[peer] == nil { order.append(peer) }
+                outgoing[peer, default: []].append(frame)
+                sizes[peer, default: 0] += size
+            case .deliver(let from, let payload):
+                let fromName = membership.members[from]?.name ?? from.short
+                hub.emit(.message(ReceivedMessage(from: fromName, fromID: from, kind: .direct, data: payload,
+                                                  receivedAt: wallClockNanoseconds())))
+            case .completed(let token, let outcome):
+                guard let handler = sendHandlers.removeValue(forKey: token) else { continue }
+                switch outcome {
+                case .acknowledged:
+                    let rtt = Duration.nanoseconds(monotonicNow() - handler.started)
+                    handler.completion(.success(SendReceipt(peer: handler.name, peerID: handler.peer, bytes: handler.bytes, roundTrip: rtt)))
+                case .timedOut:
+                    handler.completion(.failure(.timedOut("no acknowledgement from \(handler.name)")))
+                }
+            }
+        }
+        for peer in order { if let frames = outgoing[peer], !frames.isEmpty { send(frames, toPeer: peer) } }
+    }
+
+    private func send(_ frames: [Frame], toPeer peer: NodeID) {
+        guard let address = membership.members[peer]?.address ?? lastSource[peer] else {
+            traffic.sendFailures += 1
+            return
+        }
+        send(frames, to: address)
+    }
+
+    private func send(_ frames: [Frame], to address: PeerAddress) {
+        let body = PacketBody(sender: me, frames: frames).encode()
+        let datagram = SealedPacket.seal(body: body, key: keyring.primary)
+        let sent = datagram.withUnsafeBytes { socket.send($0, to: address) }
+        if sent {
+            traffic.datagramsOut += 1
+            traffic.bytesOut += datagram.count
+        } else {
+            traffic.sendFailures += 1
+        }
+    }
+
+    // MARK: - Commands (run on the loop thread)
+
+    func peers(now: Instant) -> [PeerInfo] {
+        membership.members.values.sorted { ($0.id == me ? 0 : 1, $0.name, $0.id) < ($1.id == me ? 0 : 1, $1.name, $1.id) }.map { member in
+            PeerInfo(name: member.name, id: member.id, address: member.address, state: member.state,
+                     incarnation: member.incarnation, isSelf: member.id == me, tags: member.tags.dictionary,
+                     lastHeard: member.lastHeard.map { now - $0 })
+        }
+    }
+
+    func status(now: Instant) -> NodeStatus {
+        var counts: [MemberState: Int] = [:]
+        for state in MemberState.allCases { counts[state] = 0 }
+        for member in membership.members.values { counts[member.state, default: 0] += 1 }
+        return NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
+                          incarnation: membership.myself.incarnation, localHealth: membership.localHealth, members: counts,
+                          traffic: traffic, messaging: messaging.counters, conflicts: conflicts,
+                          networkKeyID: keyring.primary.idHex)
+    }
+
+    /// Finds a member by exact name (live ones first) or by a unique id prefix of at least 8 hex characters.
+    func resolve(_ peer: String) -> Result<Member, RumorError> {
+        guard !peer.isEmpty else { return .failure(.emptyPeer) }
+        let named = membership.members.values.filter { $0.name == peer }
+        if let live = named.first(where: { $0.state.isActive }) ?? named.first { return .success(live) }
+        let prefix = peer.lowercased()
+        if prefix.count >= 8, prefix.count <= 64, Hex.decode(prefix.count % 2 == 0 ? prefix : prefix + "0") != nil {
+            let matches = membership.members.values.filter { $0.id.hex.hasPrefix(prefix) }
+            if matches.count == 1, let only = matches.first { return .success(only) }
+            if matches.count > 1 { return .failure(.ambiguousPeer(peer, matches.map { "\($0.name) (\($0.id.short))" }.sorted())) }
+        }
+        return .failure(.unknownPeer(peer))
+    }
+
+    func send(_ payload: [UInt8], to peer: String, timeout: Duration,
+              completion: @escaping @Sendable (Result<SendReceipt, RumorError>) -> Void) {
+        let target: Member
+        switch resolve(peer) {
+        case .failure(let error): return completion(.failure(error))
+        case .success(let member): target = member
+        }
+        guard payload.count <= MessagingSettings.maxMessageSize else {
+            return completion(.failure(.messageTooLarge(payload.count, limit: MessagingSettings.maxMessageSize)))
+        }
+        let started = monotonicNow()
+        if target.id == me {
+            hub.emit(.message(ReceivedMessage(from: name, fromID: me, kind: .direct, data: payload, receivedAt: wallClockNanoseconds())))
+            return completion(.success(SendReceipt(peer: name, peerID: me, bytes: payload.count, roundTrip: .zero)))
+        }
+        nextToken += 1
+        let now = Instant(nanoseconds: started)
+        switch messaging.send(payload, to: target.id, token: nextToken, deadline: now + timeout, now: now, effects: &messagingEffects) {
+        case .failure(.tooLarge(let size)):
+            completion(.failure(.messageTooLarge(size, limit: MessagingSettings.maxMessageSize)))
+        case .failure(.queueFull):
+            completion(.failure(.queueFull(target.name)))
+        case .success:
+            sendHandlers[nextToken] = (nextToken, target.id, target.name, payload.count, started, completion)
+        }
+        performEffects()
+    }
+
+    func waitForAlive(_ count: Int, timeout: Duration, completion: @escaping @Sendable (Result<Int, RumorError>) -> Void) {
+        let alive = aliveCount
+        if alive >= count { return completion(.success(alive)) }
+        aliveWaiters.append((count, Instant(nanoseconds: monotonicNow()) + timeout, completion))
+    }
+
+    var aliveCount: Int { membership.members.values.reduce(0) { $0 + ($1.state == .alive ? 1 : 0) } }
+
+    private func checkWaiters() {
+        guard !aliveWaiters.isEmpty else { return }
+        let alive = aliveCount
+        aliveWaiters.removeAll { waiter in
+            guard alive >= waiter.count else { return false }
+            waiter.completion(.success(alive))
+            return true
+        }
+    }
+
+    private func expireWaiters(now: Instant) {
+        guard !aliveWaiters.isEmpty else { return }
+        let alive = aliveCount
+        aliveWaiters.removeAll { waiter in
+            guard waiter.deadline <= now else { return false }
+            waiter.completion(.failure(.timedOut("\(alive) of \(waiter.count) members alive")))
+            return true
+        }
+    }
+
+    /// Leaves gracefully: the goodbye goes out at once, gossip carries it for a short linger, then the loop stops.
+    func leave() {
+        let now = Instant(nanoseconds: monotonicNow())
+        membership.leave(now: now, effects: &membershipEffects)
+        performEffects()
+        let linger = max(membership.settings.gossipInterval * 3, .milliseconds(200))
+        stopAt = min(stopAt ?? .distantFuture, now + linger)
+    }
+
+    /// Stops without a goodbye (peers will detect the failure).
+    func stopNow() {
+        stopAt = Instant(nanoseconds: monotonicNow())
+    }
+
+    func setTags(_ tags: Tags) {
+        membership.setTags(tags, now: Instant(nanoseconds: monotonicNow()))
+    }
+
+    // MARK: - Snapshot
+
+    private func saveSnapshot(now: Instant) {
+        snapshotDirty = false
+        nextSnapshotAt = now + .seconds(2)
+        let snapshot = PeerSnapshot(incarnation: membership.myself.incarnation,
+                                    peers: membership.members.values.filter { $0.id != me && $0.state != .left }.map(\.claim))
+        do {
+            try FileIO.replace(snapshot.text, at: files.snapshotPath, mode: 0o600)
+        } catch {
+            logger.warning("could not save the peer snapshot: \(error)")
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import Dispatch
+import Logging
+import RumorCrypto
+import RumorLink
+import RumorMembership
+import RumorMessaging
+import RumorWire
+
+/// How to start a node. Only `name` and `home` are required; the rest has the CLI's defaults.
+public struct NodeConfiguration: Sendable {
+    public var name: String
+    /// The home directory; the node keeps its files in `home/name/`.
+    public var home: String
+    public var listen: Endpoint
+    /// Seeds to join through. Empty: rejoin the peers remembered from the last run, if any.
+    public var join: [Endpoint]
+    /// nil: `home/network.key`, created on first use.
+    public var networkKeyPath: String?
+    public var tags: [String: String]
+    public var profile: MembershipSettings.Profile
+    /// Overrides the profile's timings (tests use this).
+    public var membershipSettings: MembershipSettings?
+    public var messagingSettings: MessagingSettings
+    public var logger: Logger
+
+    public init(name: String, home: String, listen: Endpoint = Endpoint(host: "127.0.0.1", port: 0), join: [Endpoint] = [],
+                networkKeyPath: String? = nil, tags: [String: String] = [:], profile: MembershipSettings.Profile = .lan,
+                logger: Logger = Logger(label: "rumor")) {
+        self.name = name
+        self.home = home
+        self.listen = listen
+        self.join = join
+        self.networkKeyPath = networkKeyPath
+        self.tags = tags
+        self.profile = profile
+        self.messagingSettings = MessagingSettings()
+        self.logger = logger
+    }
+}
+
+/// A running Rumor node: the library API that the `rumor` CLI and its control socket are built on.
+///
+///     let node = try RumorNode.start(NodeConfiguration(name: "a", home: "/tmp/mesh"))
+///     for await event in node.events() { … }
+///     try await node.send(Array("hello".utf8), to: "b")
+///     await node.leave()
+///
+/// Every method is safe to call from any thread or task; the work happens on the node's own event loop.
+public final class RumorNode: Sendable {
+    public let id: NodeID
+    public let name: String
+    /// The address the socket is bound to (with the real port when 0 was asked for).
+    public let listenAddress: PeerAddress
+    public let files: NodeFiles
+    public let networkKeyID: String
+    let loop: NodeLoop
+    let lock: NodeLock
+
+    private init(loop: NodeLoop, lock: NodeLock, files: NodeFiles, networkKeyID: String) {
+        self.loop = loop
+        self.lock = lock
+        self.files = files
+        self.networkKeyID = networkKeyID
+        id = loop.me
+        name = loop.name
+        listenAddress = loop.socket.localAddress
+    }
+
+    /// Starts a node: takes its folder's lock, loads or creates its identity and network key, binds the UDP
+    /// socket, and begins joining. Throws `RumorError` with a one-line description on any failure.
+    public static func start(_ configuration: NodeConfiguration) throws -> RumorNode {
+        guard NodeName.isValid(configuration.name) else { throw RumorError.invalidName(configuration.name) }
+        guard let tags = Tags(configuration.tags) else {
+            throw RumorError.invalidConfiguration("tags must have non-empty keys, keys and values of at most 255 bytes, at most \(Tags.maxCount) tags and \(Tags.maxEncodedSize) bytes in all")
+        }
+        let settings = configuration.membershipSettings ?? .profile(configuration.profile)
+        if let problem = settings.validationError() { throw RumorError.invalidConfiguration(problem) }
+        let files = NodeFiles(home: configuration.home, name: configuration.name)
+        try files.createDirectories()
+        let lock = try NodeLock(path: files.lockPath, name: configuration.name)
+        let identity = try files.loadOrCreateIdentity()
+        let networkKey = try files.loadNetworkKey(explicitPath: configuration.networkKeyPath)
+        guard let listen = Resolver.resolve(configuration.listen) else { throw RumorError.cannotResolve(configuration.listen.description) }
+        let socket: UDPSocket
+        do {
+            socket = try UDPSocket(binding: listen)
+        } catch {
+            throw RumorError.cannotListen(configuration.listen.description, "\(error)")
+        }
+        var seeds: [PeerAddress] = []
+        for endpoint in configuration.join {
+            guard let address = Resolver.resolve(endpoint, preferring: listen.family) else { throw RumorError.cannotResolve(endpoint.description) }
+            seeds.append(address)
+        }
+        let snapshot = FileIO.read(files.snapshotPath, limit: 64 << 20).map { PeerSnapshot.parse(String(decoding: $0, as: UTF8.self)) }
+        let remembered = (try? snapshot.get()) ?? PeerSnapshot(incarnation: 0, peers: [])
+        let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
+                                keyring: NetworkKeyring(primary: networkKey), tags: tags, incarnation: remembered.incarnation + 1,
+                                membershipSettings: settings, messagingSettings: configuration.messagingSettings,
+                                files: files, logger: configuration.logger)
+        loop.start(seeds: seeds, remembered: seeds.isEmpty ? remembered.peers : [])
+        return RumorNode(loop: loop, lock: lock, files: files, networkKeyID: networkKey.idHex)
+    }
+
+    // MARK: - Callback API (the control server uses these; the async API wraps them)
+
+    package func peers(_ completion: @escaping @Sendable ([PeerInfo]) -> Void) {
+        loop.enqueue({ loop in completion(loop.peers(now: Instant(nanoseconds: monotonicNow()))) }, ifStopped: { completion([]) })
+    }
+
+    package func status(_ completion: @escaping @Sendable (NodeStatus?) -> Void) {
+        loop.enqueue({ loop in completion(loop.status(now: Instant(nanoseconds: monotonicNow()))) }, ifStopped: { completion(nil) })
+    }
+
+    package func send(_ payload: [UInt8], to peer: String, timeout: Duration,
+                      completion: @escaping @Sendable (Result<SendReceipt, RumorError>) -> Void) {
+        loop.enqueue({ loop in loop.send(payload, to: peer, timeout: timeout, completion: completion) },
+                     ifStopped: { completion(.failure(.stopped)) })
+    }
+
+    package func waitForAlive(_ count: Int, timeout: Duration, completion: @escaping @Sendable (Result<Int, RumorError>) -> Void) {
+        loop.enqueue({ loop in loop.waitForAlive(count, timeout: timeout, completion: completion) },
+                     ifStopped: { completion(.failure(.stopped)) })
+    }
+
+    /// Subscribes to events; the handler runs on the event loop thread and must return quickly.
+    package func subscribe(_ handler: @escaping @Sendable (NodeEvent) -> Void) -> UInt64 { loop.hub.subscribe(handler) }
+    package func unsubscribe(_ token: UInt64) { loop.hub.unsubscribe(token) }
+
+    /// Starts a graceful leave; `completion` runs once the node has stopped.
+    package func leave(_ completion: @escaping @Sendable () -> Void) {
+        loop.whenStopped(completion)
+        loop.enqueue({ loop in loop.leave() }, ifStopped: {})
+    }
+
+    // MARK: - Async API
+
+    /// The peer table, this node included.
+    public func peers() async -> [PeerInfo] {
+        await withCheckedContinuation { continuation in peers { continuation.resume(returning: $0) } }
+    }
+
+    /// Counters and state for `rumor status`; nil once the node has stopped.
+    public func status() async -> NodeStatus? {
+        await withCheckedContinuation { continuation in status { continuation.resume(returning: $0) } }
+    }
+
+    /// Sends a direct message and returns once `peer` (a name or an id prefix of ≥ 8 hex characters) has
+    /// acknowledged all of it. Throws `RumorError.timedOut` when no acknowledgement came within `timeout`.
+    @discardableResult
+    public func send(_ payload: [UInt8], to peer: String, timeout: Duration = .seconds(10)) async throws(RumorError) -> SendReceipt {
+        let result = await withCheckedContinuation { continuation in
+            send(payload, to: peer, timeout: timeout) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Returns once at least `count` members (this node included) are alive; throws on timeout.
+    @discardableResult
+    public func waitForAlive(_ count: Int, timeout: Duration) async throws(RumorError) -> Int {
+        let result = await withCheckedContinuation { continuation in
+            waitForAlive(count, timeout: timeout) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Messages and membership changes from now on. Each call is an independent subscriber; when a consumer
+    /// falls behind by more than `buffer` events, the oldest are dropped.
+    public func events(buffer: Int = 4096) -> AsyncStream<NodeEvent> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(buffer)) { continuation in
+            let token = subscribe { continuation.yield($0) }
+            continuation.onTermination = { [weak self] _ in self?.unsubscribe(token) }
+            loop.whenStopped { continuation.finish() }
+        }
+    }
+
+    /// Replaces this node's tags; the change is gossiped to the mesh.
+    public func setTags(_ tags: [String: String]) throws(RumorError) {
+        guard let valid = Tags(tags) else { throw RumorError.invalidConfiguration("invalid tags") }
+        loop.enqueue({ loop in loop.setTags(valid) }, ifStopped: {})
+    }
+
+    /// Leaves the mesh gracefully (peers mark this node `left`) and stops.
+    public func leave() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in leave { continuation.resume() } }
+    }
+
+    /// Stops at once without a goodbye; peers will find this node dead.
+    public func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.whenStopped { continuation.resume() }
+            loop.enqueue({ loop in loop.stopNow() }, ifStopped: {})
+        }
+    }
+
+    /// Blocks the calling thread until the node has stopped.
+    public func waitUntilStopped() {
+        let semaphore = DispatchSemaphore(value: 0)
+        loop.whenStopped { semaphore.signal() }
+        semaphore.wait()
+    }
+
+    public var isStopped: Bool { loop.isStopped }
+}

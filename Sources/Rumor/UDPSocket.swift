@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RumorWire
+
+/// A non-blocking UDP socket bound to one address, IPv4 or IPv6. The event loop polls its descriptor.
+final class UDPSocket: @unchecked Sendable {
+    // The descriptor is set once; only the event loop thread sends and receives.
+    let descriptor: Int32
+    let localAddress: PeerAddress
+
+    /// Receive buffer asked of the kernel: large enough that a burst at full rate is not dropped.
+    static let receiveBufferBytes: Int32 = 4 << 20
+
+    init(binding address: PeerAddress) throws {
+        let family = address.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = try retryingSyscall("socket") { socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        var size = UDPSocket.receiveBufferBytes
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        if family == AF_INET6 {
+            var only: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only, socklen_t(MemoryLayout<Int32>.size))
+        }
+        do {
+            _ = try SocketAddress.with(address) { pointer, length in
+                try retryingSyscall("bind") { bind(fd, pointer, length) }
+            }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            _ = try withUnsafeMutablePointer(to: &storage) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    try retryingSyscall("getsockname") { getsockname(fd, raw, &length) }
+                }
+            }
+            guard let bound = SocketAddress.peerAddress(from: &storage) else { throw SystemError(call: "getsockname", errno: EAFNOSUPPORT) }
+            descriptor = fd
+            localAddress = bound
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// Sends one datagram. Returns false (after counting nothing) when the kernel refused it: a full buffer,
+    /// an unreachable network, or an address of the other family. UDP is lossy; the protocol recovers.
+    func send(_ bytes: UnsafeRawBufferPointer, to address: PeerAddress) -> Bool {
+        guard address.family == localAddress.family else { return false }
+        return SocketAddress.with(address) { pointer, length in
+            while true {
+                let sent = sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), pointer, length)
+                if sent >= 0 { return true }
+                if errno == EINTR { continue }
+                return false
+            }
+        }
+    }
+
+    enum ReceiveResult {
+        case datagram(count: Int, from: PeerAddress)
+        /// Nothing more to read now.
+        case wouldBlock
+        /// Something to skip: ICMP errors that Linux reports on a later receive (ECONNREFUSED), or an odd source.
+        case skip
+    }
+
+    /// Receives one datagram into `buffer` without blocking.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> ReceiveResult {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        while true {
+            let count = withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_TRUNC), raw, &length)
+                }
+            }
+            if count >= 0 {
+                guard let source = SocketAddress.peerAddress(from: &storage) else { return .skip }
+                return .datagram(count: count, from: source)
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            // ECONNREFUSED and friends report an earlier send's ICMP error: not fatal for a UDP socket.
+            default: return .skip
+            }
+        }
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// Conversions between `PeerAddress` and the C socket address structures.
+enum SocketAddress {
+    static func with<R>(_ address: PeerAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
+        switch address.family {
+        case .ipv4:
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = address.port.bigEndian
+            let bytes = address.addressBytes
+            sin.sin_addr.s_addr = (UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])).bigEndian
+            return try withUnsafePointer(to: &sin) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    try body(raw, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        case .ipv6:
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = address.port.bigEndian
+            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in raw.copyBytes(from: address.addressBytes) }
+            return try withUnsafePointer(to: &sin6) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    try body(raw, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+    }
+
+    static func peerAddress(from storage: inout sockaddr_storage) -> PeerAddress? {
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    let host = UInt32(bigEndian: sin.pointee.sin_addr.s_addr)
+                    return PeerAddress(ipv4: [UInt8(host >> 24), UInt8(host >> 16 & 0xff), UInt8(host >> 8 & 0xff), UInt8(host & 0xff)],
+                                       port: UInt16(bigEndian: sin.pointee.sin_port))
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    let bytes = withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
+                    return PeerAddress(ipv6: bytes, port: UInt16(bigEndian: sin6.pointee.sin6_port))
+                }
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+/// Resolves `HOST:PORT` (a literal or a name such as `localhost`) with getaddrinfo, preferring `family`.
+enum Resolver {
+    static func resolve(_ endpoint: Endpoint, preferring family: PeerAddress.Family? = nil) -> PeerAddress? {
+        if let literal = PeerAddress(numericHost: endpoint.host, port: endpoint.port) { return literal }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        hints.ai_family = family == .ipv4 ? AF_INET : family == .ipv6 ? AF_INET6 : AF_UNSPEC
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(endpoint.host, nil, &hints, &result) == 0, let first = result else { return nil }
+        defer { freeaddrinfo(first) }
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            if let sockaddrPointer = info.pointee.ai_addr {
+                var storage = sockaddr_storage()
+                withUnsafeMutableBytes(of: &storage) { raw in
+                    raw.copyMemory(from: UnsafeRawBufferPointer(start: sockaddrPointer, count: Int(info.pointee.ai_addrlen)))
+                }
+                if let address = SocketAddress.peerAddress(from: &storage) { return address.withPort(endpoint.port) }
+            }
+            cursor = info.pointee.ai_next
+        }
+        return nil
+    }
+}

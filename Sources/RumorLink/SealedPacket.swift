@@ -1,0 +1,69 @@
+import RumorCrypto
+import RumorWire
+
+/// The outer layer of every datagram: a 30-byte header, then the packet body sealed with
+/// XChaCha20-Poly1305 under a network key, the header being the additional data.
+///
+///     version (1) = 1 | type (1) = 1 | key id (4) | nonce (24) | ciphertext ‖ tag (16)
+///
+/// Checks run cheapest first (length, version, type, key id) so junk costs no cryptography.
+public enum SealedPacket {
+    public static let version: UInt8 = 1
+    public static let typeNetworkSealed: UInt8 = 1
+    public static let headerSize = 30
+    public static let overhead = headerSize + XChaCha20Poly1305.tagSize
+    /// The smallest datagram that can be valid: header, a sender id, one empty frame, the tag.
+    public static let minimumSize = overhead + NodeID.byteCount + Frame.headerSize
+    /// The room left for the packet body (sender id and frames) in a datagram of the maximum size.
+    public static let maxBodySize = PacketBody.maxDatagramSize - overhead
+
+    /// Seals a packet body under `key` with a fresh random nonce.
+    public static func seal(body: [UInt8], key: NetworkKey) -> [UInt8] {
+        var datagram: [UInt8] = []
+        datagram.reserveCapacity(overhead + body.count)
+        datagram.append(version)
+        datagram.append(typeNetworkSealed)
+        for shift in stride(from: 24, through: 0, by: -8) { datagram.append(UInt8(truncatingIfNeeded: key.id >> UInt32(shift))) }
+        datagram.append(contentsOf: SecureRandom.bytes(XChaCha20Poly1305.nonceSize))
+        let header = datagram
+        header.withUnsafeBytes { aad in
+            body.withUnsafeBytes { plaintext in
+                XChaCha20Poly1305.seal(plaintext: plaintext, additionalData: aad,
+                                       nonce: UnsafeRawBufferPointer(rebasing: aad[6..<30]), key: key.secret,
+                                       appendingTo: &datagram)
+            }
+        }
+        return datagram
+    }
+
+    /// Authenticates and opens a datagram; on success returns the packet body's bytes.
+    public static func open(_ datagram: UnsafeRawBufferPointer, keyring: NetworkKeyring) -> Result<[UInt8], DropReason> {
+        guard datagram.count >= minimumSize else { return .failure(.short) }
+        guard datagram.count <= PacketBody.maxDatagramSize else { return .failure(.oversize) }
+        guard datagram[0] == version else { return .failure(.badVersion) }
+        guard datagram[1] == typeNetworkSealed else { return .failure(.badType) }
+        let keyID = UInt32(datagram[2]) << 24 | UInt32(datagram[3]) << 16 | UInt32(datagram[4]) << 8 | UInt32(datagram[5])
+        guard let key = keyring.key(id: keyID) else { return .failure(.unknownKey) }
+        let header = UnsafeRawBufferPointer(rebasing: datagram[0..<headerSize])
+        guard let body = XChaCha20Poly1305.open(
+            ciphertext: UnsafeRawBufferPointer(rebasing: datagram[headerSize...]), additionalData: header,
+            nonce: UnsafeRawBufferPointer(rebasing: datagram[6..<30]), key: key.secret
+        ) else { return .failure(.authFailed) }
+        return .success(body)
+    }
+}
+
+/// The network keys a node holds: one primary that seals what it sends, and every key it accepts.
+public struct NetworkKeyring: Sendable {
+    public private(set) var primary: NetworkKey
+    private var accepted: [UInt32: NetworkKey]
+
+    public init(primary: NetworkKey) {
+        self.primary = primary
+        accepted = [primary.id: primary]
+    }
+
+    public func key(id: UInt32) -> NetworkKey? { accepted[id] }
+
+    public var keyIDs: [UInt32] { accepted.keys.sorted() }
+}

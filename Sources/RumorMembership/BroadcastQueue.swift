@@ -1,0 +1,69 @@
+import RumorWire
+
+/// Gossip waiting to be piggybacked: at most one update per member (newer news replaces older), sent fewest
+/// transmissions first and newest first among equals, each dropped after `limit` transmissions.
+///
+/// Buckets indexed by transmission count hold stacks of member ids; an id popped whose entry has moved on
+/// (replaced or retransmitted) is stale and skipped, which keeps every operation O(1) amortised.
+/// SeeAlso: SWIM §4.1 (infection-style dissemination), memberlist's TransmitLimitedQueue.
+struct BroadcastQueue: Sendable {
+    private struct Entry: Sendable {
+        var update: MemberUpdate
+        var transmits: Int
+        var generation: UInt64
+    }
+
+    private var entries: [NodeID: Entry] = [:]
+    private var buckets: [[(id: NodeID, generation: UInt64)]] = [[]]
+    private var nextGeneration: UInt64 = 0
+
+    var isEmpty: Bool { entries.isEmpty }
+    var count: Int { entries.count }
+
+    mutating func enqueue(_ update: MemberUpdate) {
+        nextGeneration += 1
+        entries[update.subject] = Entry(update: update, transmits: 0, generation: nextGeneration)
+        buckets[0].append((update.subject, nextGeneration))
+    }
+
+    /// Takes updates that fit in `budget` bytes, counting one transmission for each.
+    mutating func take(budget: Int, limit: Int) -> [MemberUpdate] {
+        var taken: [MemberUpdate] = []
+        var remaining = budget
+        var promoted: [(id: NodeID, generation: UInt64, bucket: Int)] = []
+        var skipped: [(id: NodeID, generation: UInt64, bucket: Int)] = []
+        bucketLoop: for bucket in buckets.indices {
+            while let candidate = buckets[bucket].popLast() {
+                guard let entry = entries[candidate.id], entry.generation == candidate.generation,
+                      entry.transmits == bucket else { continue }
+                if entry.transmits >= limit {
+                    entries[candidate.id] = nil
+                    continue
+                }
+                let size = Frame.member(entry.update).encodedSize
+                guard size <= remaining else {
+                    skipped.append((candidate.id, candidate.generation, bucket))
+                    if remaining < 48 { break bucketLoop }
+                    continue
+                }
+                remaining -= size
+                taken.append(entry.update)
+                let transmits = entry.transmits + 1
+                if transmits >= limit {
+                    entries[candidate.id] = nil
+                } else {
+                    entries[candidate.id]?.transmits = transmits
+                    promoted.append((candidate.id, candidate.generation, transmits))
+                }
+            }
+        }
+        for item in skipped.reversed() { push(item.id, item.generation, into: item.bucket) }
+        for item in promoted { push(item.id, item.generation, into: item.bucket) }
+        return taken
+    }
+
+    private mutating func push(_ id: NodeID, _ generation: UInt64, into bucket: Int) {
+        while buckets.count <= bucket { buckets.append([]) }
+        buckets[bucket].append((id, generation))
+    }
+}

@@ -1,0 +1,585 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RumorWire
+
+/// The membership protocol as a plain value: SWIM failure detection with the Lifeguard refinements,
+/// infection-style gossip, and periodic full-state anti-entropy. It owns the peer table.
+///
+/// It never reads a clock, never sleeps and never touches a socket: each call takes `now`, appends what the
+/// shell MUST do to `effects`, and `nextWake` says when to call `tick` again. A seeded random generator makes
+/// every run reproducible. SeeAlso: SWIM (Das et al., 2002), Lifeguard (Dadgar et al., 2018).
+public struct Membership: Sendable {
+    public let settings: MembershipSettings
+    public let me: NodeID
+    public private(set) var members: [NodeID: Member]
+    public private(set) var localHealth = 0
+    public private(set) var isLeaving = false
+
+    var rng: SeededRandom
+    /// Every other member, in the shuffled order that round-robin probing walks.
+    var probeOrder: [NodeID] = []
+    var probeCursor = 0
+    var probe: ProbeInFlight?
+    /// Pings this node sent on another member's behalf, by the sequence number it used.
+    var relays: [UInt32: Relay] = [:]
+    var suspicions: [NodeID: Suspicion] = [:]
+    var gossip = BroadcastQueue()
+    var seeds: [PeerAddress] = []
+    var sequence: UInt32 = 0
+
+    var nextProbeAt: Instant
+    var nextGossipAt: Instant
+    var nextPushPullAt: Instant
+    var nextReconnectAt: Instant
+    var nextJoinAt: Instant = .distantFuture
+    var nextReapAt: Instant
+
+    struct ProbeInFlight: Sendable {
+        var target: NodeID
+        var sequence: UInt32
+        var indirectAt: Instant
+        var indirectSent = false
+        var expectedNacks = 0
+        var nacks = 0
+    }
+
+    struct Relay: Sendable {
+        var requester: PeerAddress
+        var requesterSequence: UInt32
+        var expiresAt: Instant
+    }
+
+    /// Lifeguard's dynamic suspicion: starts long and shrinks toward `minimum` as independent accusers
+    /// confirm it. SeeAlso: Lifeguard §IV.B.
+    struct Suspicion: Sendable {
+        var incarnation: UInt64
+        var start: Instant
+        var accusers: Set<NodeID>
+        var expected: Int
+        var minimum: Duration
+        var maximum: Duration
+
+        var deadline: Instant {
+            let confirmations = Double(max(0, accusers.count - 1))
+            guard expected > 0 else { return start + minimum }
+            let fraction = log(confirmations + 1) / log(Double(expected) + 1)
+            let span = Double(maximum.nanoseconds) - Double(maximum.nanoseconds - minimum.nanoseconds) * fraction
+            return start + .nanoseconds(Int64(max(Double(minimum.nanoseconds), span)))
+        }
+    }
+
+    /// - Parameters:
+    ///   - me: this node's claim: its id, name, address, tags and starting incarnation.
+    ///   - seed: the random seed (the shell takes it from the OS; the simulator from the test).
+    public init(me claim: AliveClaim, settings: MembershipSettings, seed: UInt64, now: Instant) {
+        self.settings = settings
+        self.me = claim.id
+        self.rng = SeededRandom(seed: seed)
+        members = [claim.id: Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
+                                    incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)]
+        // Spread the periodic work over the first period so a mesh started at once does not pulse.
+        nextProbeAt = now + settings.probeInterval * Double.random(in: 0.1...1, using: &rng)
+        nextGossipAt = now + settings.gossipInterval
+        nextPushPullAt = now + settings.pushPullInterval * Double.random(in: 0.5...1, using: &rng)
+        nextReconnectAt = now + settings.reconnectInterval
+        nextReapAt = now + .seconds(1)
+    }
+
+    public var myself: Member { members[me] ?? Member(id: me, name: "", address: PeerAddress(ipv4: [0, 0, 0, 0], port: 0), state: .alive, incarnation: 0, tags: Tags(), stateChangedAt: .zero, lastHeard: nil) }
+
+    /// Members alive or suspect, this node included: the n of every log(n) in the protocol.
+    public var activeCount: Int { members.values.reduce(0) { $0 + ($1.state.isActive ? 1 : 0) } }
+
+    /// When `tick` must next be called.
+    public var nextWake: Instant {
+        var wake = min(nextProbeAt, nextGossipAt, nextPushPullAt, nextReconnectAt, nextJoinAt, nextReapAt)
+        if let probe, !probe.indirectSent { wake = min(wake, probe.indirectAt) }
+        for relay in relays.values { wake = min(wake, relay.expiresAt) }
+        for suspicion in suspicions.values { wake = min(wake, suspicion.deadline) }
+        return wake
+    }
+
+    // MARK: - Commands from the shell
+
+    /// Contacts the seeds (push-pull with each) and keeps retrying until some member answers.
+    public mutating func join(seeds addresses: [PeerAddress], now: Instant, effects: inout [MembershipEffect]) {
+        let own = myself.address
+        seeds = addresses.filter { $0 != own }
+        guard !seeds.isEmpty else { return }
+        for seed in seeds { sendState(to: seed, requestReply: true, effects: &effects) }
+        nextJoinAt = now + settings.joinRetryInterval
+    }
+
+    /// Adds members remembered from an earlier run (as dead, to be reconnected), so a restarted node needs
+    /// no --join. Their addresses become reconnect candidates at once.
+    public mutating func restore(_ remembered: [AliveClaim], now: Instant, effects: inout [MembershipEffect]) {
+        for claim in remembered where claim.id != me && members[claim.id] == nil {
+            members[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .dead,
+                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)
+            insertIntoProbeOrder(claim.id)
+        }
+        let addresses = remembered.filter { $0.id != me }.map(\.address)
+        if !addresses.isEmpty { join(seeds: seeds + addresses, now: now, effects: &effects) }
+    }
+
+    /// Leaves gracefully: announces `left` at a higher incarnation to every active member and by gossip.
+    public mutating func leave(now: Instant, effects: inout [MembershipEffect]) {
+        guard !isLeaving, var member = members[me] else { return }
+        isLeaving = true
+        member.incarnation += 1
+        member.state = .left
+        member.stateChangedAt = now
+        members[me] = member
+        let update = MemberUpdate.left(subject: me, incarnation: member.incarnation)
+        gossip.enqueue(update)
+        for other in members.values where other.id != me && other.state.isActive {
+            effects.append(.send(to: other.address, frames: [.member(update)]))
+        }
+    }
+
+    /// Replaces this node's tags and gossips them at a new incarnation.
+    public mutating func setTags(_ tags: Tags, now: Instant) {
+        guard var member = members[me], !isLeaving else { return }
+        member.tags = tags
+        member.incarnation += 1
+        members[me] = member
+        gossip.enqueue(.alive(member.claim))
+    }
+
+    // MARK: - Receiving
+
+    /// Handles the membership frames of one authenticated packet that arrived from `source`.
+    public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
+        let sender = packet.sender
+        guard sender != me else { return }
+        if members[sender] != nil { members[sender]?.lastHeard = now }
+        var syncRequested = false
+        var sawState = false
+        for frame in packet.frames {
+            switch frame {
+            case .ping(let sequence, let target):
+                // A ping meant for another identity (a restarted node on a reused port) gets no answer.
+                guard target == me else { continue }
+                sendWithGossip(to: source, frames: [.ack(sequence: sequence)], effects: &effects)
+            case .ack(let sequence):
+                handleAck(sequence, now: now, effects: &effects)
+            case .nack(let sequence):
+                if probe?.sequence == sequence { probe?.nacks += 1 }
+            case .pingRequest(let sequence, let target, let address):
+                guard target != me else {
+                    sendWithGossip(to: source, frames: [.ack(sequence: sequence)], effects: &effects)
+                    continue
+                }
+                let relaySequence = nextSequence()
+                relays[relaySequence] = Relay(requester: source, requesterSequence: sequence, expiresAt: now + settings.probeTimeout)
+                sendWithGossip(to: address, frames: [.ping(sequence: relaySequence, target: target)], effects: &effects)
+            case .member(let update):
+                sawState = true
+                apply(update, from: sender, source: source, now: now, effects: &effects)
+            case .syncRequest:
+                syncRequested = true
+            case .message, .messageAck:
+                continue
+            }
+        }
+        if sawState || syncRequested, nextJoinAt != .distantFuture, activeCount > 1 {
+            nextJoinAt = .distantFuture
+        }
+        if syncRequested { sendState(to: source, requestReply: false, effects: &effects) }
+    }
+
+    // MARK: - Timers
+
+    /// Runs whatever is due at `now`.
+    public mutating func tick(now: Instant, effects: inout [MembershipEffect]) {
+        expireRelays(now: now, effects: &effects)
+        if var current = probe, !current.indirectSent, now >= current.indirectAt {
+            current.indirectSent = true
+            current.expectedNacks = sendIndirectProbes(for: current, effects: &effects)
+            probe = current
+        }
+        if now >= nextProbeAt {
+            if let failed = probe { probeFailed(failed, now: now, effects: &effects) }
+            startProbe(now: now, effects: &effects)
+            nextProbeAt = now + settings.probeInterval * Double(localHealth + 1)
+        }
+        expireSuspicions(now: now, effects: &effects)
+        if now >= nextGossipAt {
+            gossipRound(now: now, effects: &effects)
+            nextGossipAt = now + settings.gossipInterval
+        }
+        if now >= nextPushPullAt {
+            if let peer = randomMembers(1, where: { $0.state == .alive }).first {
+                sendState(to: peer.address, requestReply: true, effects: &effects)
+            }
+            nextPushPullAt = now + settings.pushPullInterval * pushPullScale
+        }
+        if now >= nextJoinAt {
+            for seed in seeds { sendState(to: seed, requestReply: true, effects: &effects) }
+            nextJoinAt = now + settings.joinRetryInterval
+        }
+        if now >= nextReconnectAt {
+            reconnect(now: now, effects: &effects)
+            nextReconnectAt = now + settings.reconnectInterval
+        }
+        if now >= nextReapAt {
+            reap(now: now)
+            nextReapAt = now + .seconds(1)
+        }
+    }
+
+    // MARK: - Probing (SWIM §4, Lifeguard §IV.A)
+
+    mutating func startProbe(now: Instant, effects: inout [MembershipEffect]) {
+        probe = nil
+        guard let target = nextProbeTarget(), let member = members[target] else { return }
+        let sequence = nextSequence()
+        probe = ProbeInFlight(target: target, sequence: sequence,
+                              indirectAt: now + settings.probeTimeout * Double(localHealth + 1))
+        var frames: [Frame] = [.ping(sequence: sequence, target: target)]
+        // Lifeguard's buddy rule: a suspect learns at once, in the probe itself, that it is suspected.
+        if member.state == .suspect, let accuser = suspicions[target]?.accusers.first {
+            frames.append(.member(.suspect(subject: target, incarnation: member.incarnation, accuser: accuser)))
+        }
+        sendWithGossip(to: member.address, frames: frames, effects: &effects)
+    }
+
+    mutating func nextProbeTarget() -> NodeID? {
+        for _ in 0..<(probeOrder.count + 1) {
+            if probeCursor >= probeOrder.count {
+                probeOrder.shuffle(using: &rng)
+                probeCursor = 0
+                if probeOrder.isEmpty { return nil }
+            }
+            let candidate = probeOrder[probeCursor]
+            probeCursor += 1
+            if let member = members[candidate], member.state.isActive { return candidate }
+        }
+        return nil
+    }
+
+    mutating func sendIndirectProbes(for probe: ProbeInFlight, effects: inout [MembershipEffect]) -> Int {
+        guard let target = members[probe.target] else { return 0 }
+        let helpers = randomMembers(settings.indirectChecks) { $0.state == .alive && $0.id != probe.target }
+        for helper in helpers {
+            effects.append(.send(to: helper.address, frames: [
+                .pingRequest(sequence: probe.sequence, target: probe.target, address: target.address),
+            ]))
+        }
+        return helpers.count
+    }
+
+    mutating func handleAck(_ sequence: UInt32, now: Instant, effects: inout [MembershipEffect]) {
+        if let current = probe, current.sequence == sequence {
+            probe = nil
+            adjustHealth(-1)
+            if let target = members[current.target] { members[current.target]?.lastHeard = now; _ = target }
+        } else if let relay = relays.removeValue(forKey: sequence) {
+            effects.append(.send(to: relay.requester, frames: [.ack(sequence: relay.requesterSequence)]))
+        }
+    }
+
+    mutating func probeFailed(_ failed: ProbeInFlight, now: Instant, effects: inout [MembershipEffect]) {
+        probe = nil
+        // Lifeguard: missing nacks mean our own links or CPU are the problem, not only the target.
+        let missingNacks = failed.indirectSent ? max(0, failed.expectedNacks - failed.nacks) : 0
+        adjustHealth(missingNacks > 0 ? missingNacks : 1)
+        guard let member = members[failed.target], member.state.isActive else { return }
+        suspect(failed.target, incarnation: member.incarnation, accuser: me, now: now, effects: &effects)
+    }
+
+    mutating func expireRelays(now: Instant, effects: inout [MembershipEffect]) {
+        guard !relays.isEmpty else { return }
+        for (sequence, relay) in relays where relay.expiresAt <= now {
+            relays[sequence] = nil
+            effects.append(.send(to: relay.requester, frames: [.nack(sequence: relay.requesterSequence)]))
+        }
+    }
+
+    mutating func adjustHealth(_ delta: Int) {
+        localHealth = min(settings.maxLocalHealth, max(0, localHealth + delta))
+    }
+
+    // MARK: - Applying news (SWIM §4.2 with incarnation numbers)
+
+    mutating func apply(_ update: MemberUpdate, from sender: NodeID, source: PeerAddress, now: Instant,
+                        effects: inout [MembershipEffect]) {
+        switch update {
+        case .alive(var claim):
+            if claim.address.isUnspecified, sender == claim.id { claim = claim.withAddress(source.withPort(claim.address.port)) }
+            applyAlive(claim, now: now, effects: &effects)
+        case .suspect(let subject, let incarnation, let accuser):
+            suspect(subject, incarnation: incarnation, accuser: accuser, now: now, effects: &effects)
+        case .dead(let subject, let incarnation, let accuser):
+            declare(subject, .dead, incarnation: incarnation, update: .dead(subject: subject, incarnation: incarnation, accuser: accuser),
+                    now: now, effects: &effects)
+        case .left(let subject, let incarnation):
+            declare(subject, .left, incarnation: incarnation, update: update, now: now, effects: &effects)
+        }
+    }
+
+    mutating func applyAlive(_ claim: AliveClaim, now: Instant, effects: inout [MembershipEffect]) {
+        if claim.id == me {
+            // Someone holds news of us newer than ours (an earlier run of this identity): out-number it.
+            if claim.incarnation >= myself.incarnation, !isLeaving, claim != myself.claim { refute(above: claim.incarnation) }
+            return
+        }
+        guard let existing = members[claim.id] else {
+            if let holder = liveHolder(of: claim.name, other: claim.id) {
+                effects.append(.conflict(NameConflict(name: claim.name, holder: holder, claimant: claim.id, claimantAddress: claim.address)))
+                return
+            }
+            forgetInactive(named: claim.name)
+            members[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
+                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)
+            insertIntoProbeOrder(claim.id)
+            gossip.enqueue(.alive(claim))
+            effects.append(.changed(MemberChange(member: members[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
+            return
+        }
+        guard claim.incarnation > existing.incarnation else { return }
+        if existing.name != claim.name, let holder = liveHolder(of: claim.name, other: claim.id) {
+            effects.append(.conflict(NameConflict(name: claim.name, holder: holder, claimant: claim.id, claimantAddress: claim.address)))
+            return
+        }
+        var member = existing
+        member.name = claim.name
+        member.address = claim.address
+        member.tags = claim.tags
+        member.incarnation = claim.incarnation
+        if member.state != .alive {
+            member.state = .alive
+            member.stateChangedAt = now
+        }
+        members[claim.id] = member
+        suspicions[claim.id] = nil
+        gossip.enqueue(.alive(claim))
+        if existing.state != .alive { effects.append(.changed(MemberChange(member: member, previousState: existing.state))) }
+    }
+
+    mutating func suspect(_ subject: NodeID, incarnation: UInt64, accuser: NodeID, now: Instant, effects: inout [MembershipEffect]) {
+        if subject == me {
+            if !isLeaving, incarnation >= myself.incarnation {
+                refute(above: incarnation)
+                adjustHealth(1)
+            }
+            return
+        }
+        guard var member = members[subject], incarnation >= member.incarnation else { return }
+        if member.state == .suspect, incarnation == member.incarnation {
+            // Lifeguard: an independent accuser confirms the suspicion and shortens it.
+            if var suspicion = suspicions[subject], !suspicion.accusers.contains(accuser) {
+                suspicion.accusers.insert(accuser)
+                suspicions[subject] = suspicion
+                gossip.enqueue(.suspect(subject: subject, incarnation: incarnation, accuser: accuser))
+            }
+            return
+        }
+        guard member.state == .alive || incarnation > member.incarnation, member.state != .left else { return }
+        let previous = member.state
+        member.state = .suspect
+        member.incarnation = incarnation
+        member.stateChangedAt = now
+        members[subject] = member
+        let n = Double(max(1, activeCount))
+        let minimum = settings.probeInterval * (settings.suspicionMultiplier * max(1, log10(n)))
+        let expected = activeCount - 2 < Int(settings.suspicionMultiplier) - 2 ? 0 : Int(settings.suspicionMultiplier) - 2
+        suspicions[subject] = Suspicion(incarnation: incarnation, start: now, accusers: [accuser], expected: expected,
+                                        minimum: minimum, maximum: minimum * settings.suspicionMaxMultiplier)
+        gossip.enqueue(.suspect(subject: subject, incarnation: incarnation, accuser: accuser))
+        effects.append(.changed(MemberChange(member: member, previousState: previous)))
+    }
+
+    mutating func declare(_ subject: NodeID, _ state: MemberState, incarnation: UInt64, update: MemberUpdate, now: Instant,
+                          effects: inout [MembershipEffect]) {
+        if subject == me {
+            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation) }
+            return
+        }
+        guard var member = members[subject], incarnation >= member.incarnation else { return }
+        guard member.state != state, member.state != .left || incarnation > member.incarnation else { return }
+        if member.state == .dead, state == .dead { return }
+        let previous = member.state
+        member.state = state
+        member.incarnation = incarnation
+        member.stateChangedAt = now
+        members[subject] = member
+        suspicions[subject] = nil
+        gossip.enqueue(update)
+        effects.append(.changed(MemberChange(member: member, previousState: previous)))
+    }
+
+    mutating func expireSuspicions(now: Instant, effects: inout [MembershipEffect]) {
+        for (subject, suspicion) in suspicions where suspicion.deadline <= now {
+            suspicions[subject] = nil
+            guard let member = members[subject], member.state == .suspect, member.incarnation == suspicion.incarnation else { continue }
+            declare(subject, .dead, incarnation: member.incarnation,
+                    update: .dead(subject: subject, incarnation: member.incarnation, accuser: me), now: now, effects: &effects)
+        }
+    }
+
+    /// SWIM refutation: claim alive at an incarnation above the accusation.
+    mutating func refute(above incarnation: UInt64) {
+        guard var member = members[me] else { return }
+        member.incarnation = max(member.incarnation, incarnation) + 1
+        members[me] = member
+        gossip.enqueue(.alive(member.claim))
+    }
+
+    func liveHolder(of name: String, other id: NodeID) -> NodeID? {
+        members.values.first { $0.name == name && $0.id != id && ($0.state.isActive || $0.id == me) }?.id
+    }
+
+    /// A name freed by a dead or departed member may be taken by a new identity; forget the old one.
+    mutating func forgetInactive(named name: String) {
+        for member in members.values where member.name == name && member.id != me && !member.state.isActive {
+            remove(member.id)
+        }
+    }
+
+    func existingPlaceholder(_ claim: AliveClaim, _ now: Instant) -> Member {
+        Member(id: claim.id, name: claim.name, address: claim.address, state: .alive, incarnation: claim.incarnation,
+               tags: claim.tags, stateChangedAt: now, lastHeard: nil)
+    }
+
+    // MARK: - Dissemination and anti-entropy
+
+    var retransmitLimit: Int {
+        settings.retransmitMultiplier * max(1, Int(log10(Double(activeCount + 1)).rounded(.up)))
+    }
+
+    /// Sends `frames` to `address` with as much queued gossip as fits in the packet.
+    mutating func sendWithGossip(to address: PeerAddress, frames: [Frame], effects: inout [MembershipEffect]) {
+        var all = frames
+        let used = frames.reduce(0) { $0 + $1.encodedSize }
+        if !gossip.isEmpty {
+            for update in gossip.take(budget: PacketBody.maxFramesSize - used, limit: retransmitLimit) { all.append(.member(update)) }
+        }
+        effects.append(.send(to: address, frames: all))
+    }
+
+    mutating func gossipRound(now: Instant, effects: inout [MembershipEffect]) {
+        guard !gossip.isEmpty else { return }
+        let toTheDead = settings.gossipToTheDead
+        let targets = randomMembers(settings.gossipFanout) { member in
+            member.state.isActive || (member.state == .dead && now - member.stateChangedAt < toTheDead)
+        }
+        for target in targets {
+            let updates = gossip.take(budget: PacketBody.maxFramesSize, limit: retransmitLimit)
+            guard !updates.isEmpty else { break }
+            effects.append(.send(to: target.address, frames: updates.map { .member($0) }))
+        }
+    }
+
+    /// The full member list, as updates, split into packets that each fit a datagram.
+    mutating func sendState(to address: PeerAddress, requestReply: Bool, effects: inout [MembershipEffect]) {
+        var packets: [[Frame]] = []
+        var current: [Frame] = requestReply ? [.syncRequest] : []
+        var size = current.reduce(0) { $0 + $1.encodedSize }
+        // This node's own claim goes first so a seed learns the joiner from the first datagram.
+        let ordered = [myself] + members.values.filter { $0.id != me }
+        for member in ordered {
+            let frame = Frame.member(stateUpdate(for: member))
+            if size + frame.encodedSize > PacketBody.maxFramesSize {
+                packets.append(current)
+                current = []
+                size = 0
+            }
+            current.append(frame)
+            size += frame.encodedSize
+        }
+        if !current.isEmpty { packets.append(current) }
+        for frames in packets { effects.append(.send(to: address, frames: frames)) }
+    }
+
+    func stateUpdate(for member: Member) -> MemberUpdate {
+        switch member.state {
+        case .alive: return .alive(member.claim)
+        // A suspect is sent with its claim's details so a receiver that never heard of it can add it.
+        case .suspect: return .alive(member.claim)
+        case .dead: return .dead(subject: member.id, incarnation: member.incarnation, accuser: me)
+        case .left: return .left(subject: member.id, incarnation: member.incarnation)
+        }
+    }
+
+    /// memberlist's pushPullScale: above 32 members the interval grows with log2(n) so the load per node stays flat.
+    var pushPullScale: Double {
+        let n = Double(activeCount)
+        guard n > 32 else { return 1 }
+        return (log2(n) - log2(32)).rounded(.up) + 1
+    }
+
+    /// Contacts one dead member, or a seed no live member is known at, so that a healed partition merges.
+    mutating func reconnect(now: Instant, effects: inout [MembershipEffect]) {
+        let deadTargets = members.values.filter { $0.state == .dead && $0.id != me }
+        let liveAddresses = Set(members.values.filter { $0.state.isActive }.map(\.address))
+        let lostSeeds = seeds.filter { !liveAddresses.contains($0) }
+        let candidates = deadTargets.map(\.address) + lostSeeds
+        guard !candidates.isEmpty else { return }
+        let address = candidates[Int.random(in: 0..<candidates.count, using: &rng)]
+        var frames: [Frame] = [.syncRequest, .member(.alive(myself.claim))]
+        // Tell the member what we believe about it, so that if it is alive it refutes at once.
+        if let target = deadTargets.first(where: { $0.address == address }) {
+            frames.append(.member(.dead(subject: target.id, incarnation: target.incarnation, accuser: me)))
+        }
+        effects.append(.send(to: address, frames: frames))
+    }
+
+    mutating func reap(now: Instant) {
+        for member in members.values where member.id != me {
+            let age = now - member.stateChangedAt
+            if (member.state == .dead && age > settings.reconnectTimeout) || (member.state == .left && age > settings.leftRetention) {
+                remove(member.id)
+            }
+        }
+    }
+
+    mutating func remove(_ id: NodeID) {
+        members[id] = nil
+        suspicions[id] = nil
+        if let index = probeOrder.firstIndex(of: id) {
+            probeOrder.remove(at: index)
+            if index < probeCursor { probeCursor -= 1 }
+        }
+    }
+
+    // MARK: - Helpers
+
+    mutating func insertIntoProbeOrder(_ id: NodeID) {
+        // SWIM §4.3: new members go in at a random place so each is probed within one round.
+        let index = Int.random(in: 0...probeOrder.count, using: &rng)
+        probeOrder.insert(id, at: index)
+        if index < probeCursor { probeCursor += 1 }
+    }
+
+    mutating func randomMembers(_ count: Int, where predicate: (Member) -> Bool) -> [Member] {
+        guard count > 0, !probeOrder.isEmpty else { return [] }
+        var chosen: [Member] = []
+        var seen = Set<NodeID>()
+        // Sampling with a bounded number of tries keeps this O(count) even in a 10,000-member table.
+        for _ in 0..<(count * 4) {
+            let id = probeOrder[Int.random(in: 0..<probeOrder.count, using: &rng)]
+            guard seen.insert(id).inserted, let member = members[id], predicate(member) else { continue }
+            chosen.append(member)
+            if chosen.count == count { return chosen }
+        }
+        for id in probeOrder.shuffled(using: &rng) where chosen.count < count && !seen.contains(id) {
+            if let member = members[id], predicate(member) { chosen.append(member) }
+        }
+        return chosen
+    }
+
+    mutating func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+}
+
+extension AliveClaim {
+    func withAddress(_ address: PeerAddress) -> AliveClaim {
+        AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags)
+    }
+}

@@ -1,0 +1,324 @@
+import RumorWire
+
+/// Direct messages as a plain value: split into fragments, acknowledged by a bitmap, retransmitted with
+/// exponential backoff until a deadline, reassembled, de-duplicated and delivered exactly once and in the
+/// order one sender sent them to one receiver.
+///
+/// Like the membership core it never reads a clock or touches a socket: calls take `now` and append effects.
+public struct DirectMessaging: Sendable {
+    public let me: NodeID
+    /// This run's epoch (the shell passes its start time in nanoseconds): a restarted sender numbers its
+    /// messages afresh under a larger epoch, and receivers start a new stream for it.
+    public let epoch: UInt64
+    public let settings: MessagingSettings
+    public private(set) var counters = MessagingCounters()
+
+    var outbound: [NodeID: OutboundStream] = [:]
+    var inbound: [NodeID: InboundStream] = [:]
+    var reassemblyBytes = 0
+
+    public init(me: NodeID, epoch: UInt64, settings: MessagingSettings = MessagingSettings()) {
+        self.me = me
+        self.epoch = epoch
+        self.settings = settings
+    }
+
+    public enum SendError: Error, Equatable, Sendable {
+        case tooLarge(Int)
+        case queueFull
+    }
+
+    // MARK: - Sending
+
+    /// Queues `payload` for `peer`; `.completed(token, …)` reports the outcome by `deadline` at the latest.
+    public mutating func send(_ payload: [UInt8], to peer: NodeID, token: UInt64, deadline: Instant, now: Instant,
+                              effects: inout [MessagingEffect]) -> Result<Void, SendError> {
+        guard payload.count <= MessagingSettings.maxMessageSize else { return .failure(.tooLarge(payload.count)) }
+        var stream = outbound[peer] ?? OutboundStream()
+        guard stream.messages.count < settings.maxInFlightPerPeer + settings.maxQueuedPerPeer else { return .failure(.queueFull) }
+        let id = stream.nextID
+        stream.nextID += 1
+        stream.messages.append(Outgoing(id: id, token: token, payload: payload, deadline: deadline))
+        outbound[peer] = stream
+        pump(peer, now: now, effects: &effects)
+        return .success(())
+    }
+
+    /// Starts as many queued messages as the in-flight limit allows.
+    mutating func pump(_ peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
+        guard var stream = outbound[peer] else { return }
+        let floor = stream.floor
+        var inFlight = stream.messages.prefix { $0.started }.count
+        var index = inFlight
+        while inFlight < settings.maxInFlightPerPeer, index < stream.messages.count {
+            stream.messages[index].started = true
+            stream.messages[index].retransmitAt = now + settings.initialRetransmitDelay
+            stream.messages[index].delay = settings.initialRetransmitDelay
+            emitFragments(of: stream.messages[index], floor: floor, to: peer, effects: &effects)
+            counters.messagesSent += 1
+            inFlight += 1
+            index += 1
+        }
+        outbound[peer] = stream
+    }
+
+    func emitFragments(of message: Outgoing, floor: UInt64, to peer: NodeID, effects: inout [MessagingEffect]) {
+        let total = message.payload.count
+        let count = message.fragmentCount
+        let chunk = Outgoing.chunkSize(total: total, count: count)
+        for index in 0..<count where message.acked & (1 << UInt64(index)) == 0 {
+            let start = index * chunk
+            let end = min(total, start + chunk)
+            let fragment = MessageFragment(epoch: epoch, messageID: message.id, floor: floor, totalLength: UInt32(total),
+                                           index: UInt8(index), count: UInt8(count), chunk: message.payload[start..<end])
+            effects.append(.send(to: peer, frame: .message(fragment)))
+        }
+    }
+
+    /// Handles an acknowledgement from `peer`.
+    public mutating func receive(_ ack: MessageAck, from peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
+        guard ack.epoch == epoch, var stream = outbound[peer],
+              let index = stream.messages.firstIndex(where: { $0.id == ack.messageID }) else { return }
+        stream.messages[index].acked |= ack.received
+        if stream.messages[index].acked & stream.messages[index].fullMask == stream.messages[index].fullMask {
+            let done = stream.messages.remove(at: index)
+            effects.append(.completed(token: done.token, outcome: .acknowledged))
+            counters.messagesAcknowledged += 1
+        }
+        outbound[peer] = stream
+        pump(peer, now: now, effects: &effects)
+    }
+
+    // MARK: - Receiving
+
+    /// Handles one fragment from `peer`: acknowledges what is held, delivers what is complete and in order.
+    public mutating func receive(_ fragment: MessageFragment, from peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
+        let total = Int(fragment.totalLength)
+        let count = Int(fragment.count)
+        guard total <= MessagingSettings.maxMessageSize, count == Outgoing.fragmentCount(total: total),
+              fragment.chunk.count == Outgoing.chunkLength(total: total, count: count, index: Int(fragment.index)) else {
+            counters.malformedFragments += 1
+            return
+        }
+        var stream = inbound[peer] ?? InboundStream(epoch: fragment.epoch)
+        if fragment.epoch < stream.epoch {
+            counters.staleFragments += 1
+            return
+        }
+        if fragment.epoch > stream.epoch {
+            releaseAll(&stream)
+            stream = InboundStream(epoch: fragment.epoch)
+        }
+        let ackFrame: (UInt64) -> Frame = { received in
+            .messageAck(MessageAck(epoch: fragment.epoch, messageID: fragment.messageID, received: received))
+        }
+        if fragment.floor > stream.nextDeliver {
+            // The sender finished everything below its floor: complete messages there were acknowledged and are
+            // delivered now, in order; incomplete ones were given up by the sender and are dropped.
+            for id in stream.partial.keys.filter({ $0 < fragment.floor }).sorted() {
+                guard let assembly = stream.partial[id] else { continue }
+                release(id, from: &stream)
+                if assembly.isComplete {
+                    effects.append(.deliver(from: peer, payload: assembly.buffer))
+                    counters.messagesDelivered += 1
+                }
+            }
+            stream.nextDeliver = fragment.floor
+        }
+        if fragment.messageID < stream.nextDeliver {
+            counters.duplicateFragments += 1
+            effects.append(.send(to: peer, frame: ackFrame(Outgoing.fullMask(count: count))))
+            deliverReady(&stream, from: peer, effects: &effects)
+            inbound[peer] = stream
+            return
+        }
+        guard fragment.messageID - stream.nextDeliver < settings.maxAheadPerPeer else {
+            counters.reassemblyRefused += 1
+            inbound[peer] = stream
+            return
+        }
+        var assembly: Reassembly
+        if let existing = stream.partial[fragment.messageID] {
+            guard existing.total == total, existing.count == count else {
+                counters.malformedFragments += 1
+                inbound[peer] = stream
+                return
+            }
+            assembly = existing
+        } else {
+            guard stream.bytes + total <= settings.maxReassemblyBytesPerPeer,
+                  reassemblyBytes + total <= settings.maxReassemblyBytesTotal else {
+                counters.reassemblyRefused += 1
+                inbound[peer] = stream
+                return
+            }
+            assembly = Reassembly(total: total, count: count)
+            stream.bytes += total
+            reassemblyBytes += total
+        }
+        let bit: UInt64 = 1 << UInt64(fragment.index)
+        if assembly.received & bit == 0 {
+            let offset = Int(fragment.index) * Outgoing.chunkSize(total: total, count: count)
+            assembly.buffer.replaceSubrange(offset..<(offset + fragment.chunk.count), with: fragment.chunk)
+            assembly.received |= bit
+        } else {
+            counters.duplicateFragments += 1
+        }
+        stream.partial[fragment.messageID] = assembly
+        effects.append(.send(to: peer, frame: ackFrame(assembly.received)))
+        deliverReady(&stream, from: peer, effects: &effects)
+        inbound[peer] = stream
+    }
+
+    mutating func deliverReady(_ stream: inout InboundStream, from peer: NodeID, effects: inout [MessagingEffect]) {
+        while let next = stream.partial[stream.nextDeliver], next.isComplete {
+            release(stream.nextDeliver, from: &stream)
+            effects.append(.deliver(from: peer, payload: next.buffer))
+            counters.messagesDelivered += 1
+            stream.nextDeliver += 1
+        }
+    }
+
+    mutating func release(_ id: UInt64, from stream: inout InboundStream) {
+        guard let assembly = stream.partial.removeValue(forKey: id) else { return }
+        stream.bytes -= assembly.total
+        reassemblyBytes -= assembly.total
+    }
+
+    mutating func releaseAll(_ stream: inout InboundStream) {
+        for id in stream.partial.keys { release(id, from: &stream) }
+    }
+
+    /// Forgets a peer's inbound state (the peer left or was reaped), freeing its reassembly memory.
+    public mutating func forget(_ peer: NodeID) {
+        if var stream = inbound.removeValue(forKey: peer) { releaseAll(&stream) }
+    }
+
+    // MARK: - Timers
+
+    public var nextWake: Instant {
+        var wake = Instant.distantFuture
+        for stream in outbound.values {
+            for message in stream.messages {
+                wake = min(wake, message.deadline)
+                if message.started { wake = min(wake, message.retransmitAt) }
+            }
+        }
+        return wake
+    }
+
+    /// Retransmits what is due and fails what is past its deadline.
+    public mutating func tick(now: Instant, effects: inout [MessagingEffect]) {
+        for peer in Array(outbound.keys) {
+            guard var stream = outbound[peer] else { continue }
+            var changed = false
+            stream.messages.removeAll { message in
+                guard message.deadline <= now else { return false }
+                effects.append(.completed(token: message.token, outcome: .timedOut))
+                counters.messagesTimedOut += 1
+                changed = true
+                return true
+            }
+            let floor = stream.floor
+            for index in stream.messages.indices where stream.messages[index].started && stream.messages[index].retransmitAt <= now {
+                emitFragments(of: stream.messages[index], floor: floor, to: peer, effects: &effects)
+                counters.retransmissions += 1
+                let delay = min(stream.messages[index].delay * 2, settings.maxRetransmitDelay)
+                stream.messages[index].delay = delay
+                stream.messages[index].retransmitAt = now + delay
+            }
+            outbound[peer] = stream
+            if changed { pump(peer, now: now, effects: &effects) }
+        }
+    }
+}
+
+/// What the messaging core asks its shell to do.
+public enum MessagingEffect: Sendable, Equatable {
+    case send(to: NodeID, frame: Frame)
+    case deliver(from: NodeID, payload: [UInt8])
+    case completed(token: UInt64, outcome: SendOutcome)
+}
+
+public enum SendOutcome: Sendable, Equatable {
+    case acknowledged
+    case timedOut
+}
+
+public struct MessagingCounters: Sendable, Equatable {
+    public var messagesSent = 0
+    public var messagesAcknowledged = 0
+    public var messagesTimedOut = 0
+    public var messagesDelivered = 0
+    public var retransmissions = 0
+    public var duplicateFragments = 0
+    public var staleFragments = 0
+    public var malformedFragments = 0
+    public var reassemblyRefused = 0
+}
+
+struct OutboundStream: Sendable {
+    var nextID: UInt64 = 1
+    /// Unfinished messages in id order; the first `started` ones are in flight.
+    var messages: [Outgoing] = []
+
+    /// Every id below this is finished (acknowledged or given up).
+    var floor: UInt64 { messages.first?.id ?? nextID }
+}
+
+struct Outgoing: Sendable {
+    var id: UInt64
+    var token: UInt64
+    var payload: [UInt8]
+    var deadline: Instant
+    var started = false
+    var acked: UInt64 = 0
+    var retransmitAt = Instant.distantFuture
+    var delay: Duration = .zero
+
+    init(id: UInt64, token: UInt64, payload: [UInt8], deadline: Instant) {
+        self.id = id
+        self.token = token
+        self.payload = payload
+        self.deadline = deadline
+    }
+
+    var fragmentCount: Int { Outgoing.fragmentCount(total: payload.count) }
+    var fullMask: UInt64 { Outgoing.fullMask(count: fragmentCount) }
+
+    static func fragmentCount(total: Int) -> Int {
+        max(1, (total + MessagingSettings.maxChunkSize - 1) / MessagingSettings.maxChunkSize)
+    }
+
+    /// Fragments are of equal size but the last: ⌈total / count⌉ bytes each.
+    static func chunkSize(total: Int, count: Int) -> Int { count == 0 ? 0 : (total + count - 1) / count }
+
+    static func chunkLength(total: Int, count: Int, index: Int) -> Int {
+        let chunk = chunkSize(total: total, count: count)
+        return max(0, min(chunk, total - index * chunk))
+    }
+
+    static func fullMask(count: Int) -> UInt64 { count >= 64 ? UInt64.max : (1 << UInt64(count)) - 1 }
+}
+
+struct InboundStream: Sendable {
+    var epoch: UInt64
+    var nextDeliver: UInt64 = 1
+    var partial: [UInt64: Reassembly] = [:]
+    var bytes = 0
+}
+
+struct Reassembly: Sendable {
+    var total: Int
+    var count: Int
+    var received: UInt64 = 0
+    var buffer: [UInt8]
+
+    init(total: Int, count: Int) {
+        self.total = total
+        self.count = count
+        buffer = [UInt8](repeating: 0, count: total)
+    }
+
+    var isComplete: Bool { received == Outgoing.fullMask(count: count) }
+}

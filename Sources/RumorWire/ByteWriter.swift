@@ -1,0 +1,45 @@
+/// Appends big-endian integers and length-prefixed fields to a growable byte buffer.
+///
+/// Every multi-byte integer on Rumor's wire is big-endian (network order); see Docs/PROTOCOL.md.
+public struct ByteWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var count: Int { bytes.count }
+
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func write(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    public mutating func write(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    public mutating func write(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    public mutating func write<C: Collection>(contentsOf data: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: data)
+    }
+
+    /// Writes a string as a one-byte length and its UTF-8 bytes. The caller MUST have checked the length (≤ 255).
+    public mutating func writeShortString(_ string: String) {
+        let utf8 = Array(string.utf8.prefix(255))
+        write(UInt8(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Overwrites a big-endian UInt16 at `offset` (used to back-fill a frame length).
+    public mutating func set(_ value: UInt16, at offset: Int) {
+        bytes[offset] = UInt8(truncatingIfNeeded: value >> 8)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: value)
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Rumor
+import RumorWire
+
+struct HomeOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The home directory holding one folder per node.", valueName: "DIR"))
+    var home: String?
+
+    var resolved: String { NodeFiles.defaultHome(explicit: home) }
+}
+
+struct NodeOption: ParsableArguments {
+    @OptionGroup var home: HomeOption
+
+    @Option(name: .long, help: ArgumentHelp("The node to talk to, by name.", valueName: "NAME"))
+    var node: String
+
+    func validate() throws {
+        guard NodeName.isValid(node) else { throw ValidationError("invalid node name '\(node)'") }
+    }
+
+    var files: NodeFiles { NodeFiles(home: home.resolved, name: node) }
+
+    /// Connects to the node's control socket, or fails with exit 69.
+    func connect() throws -> ControlClient {
+        try ControlClient(files: files)
+    }
+}
+
+/// Parses `--timeout SECONDS`: a positive number of seconds, fractions allowed.
+func parseTimeout(_ value: Double?, default fallback: Double) throws -> Double {
+    let timeout = value ?? fallback
+    guard timeout.isFinite, timeout >= 0, timeout <= 86_400 else {
+        throw ValidationError("--timeout must be a number of seconds from 0 to 86400")
+    }
+    return timeout
+}

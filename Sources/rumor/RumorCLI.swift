@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import CRumorSys
+import Rumor
+
+/// The exit codes of the CLI contract (sysexits names); Docs/CLI.md lists them.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let unavailable: Int32 = 69
+    static let timeout: Int32 = 75
+}
+
+/// A failure to report as one line on stderr with a contract exit code.
+struct CLIFailure: Error {
+    var message: String
+    var code: Int32
+}
+
+struct RumorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rumor",
+        abstract: "Run and talk to Rumor mesh nodes.",
+        discussion: "Every command but start and keygen talks to a running node through its control socket, HOME/NAME/control.sock. HOME is --home, else $RUMOR_HOME, else ~/.rumor.",
+        version: RumorVersion.string,
+        subcommands: [Start.self, Peers.self, Send.self, Watch.self, Wait.self, Status.self, Leave.self, Keygen.self]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        // Scripts read our stdout through pipes: flush every line.
+        rumor_stdout_line_buffered()
+        let arguments = hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try RumorCommand.parseAsRoot(arguments)
+            try command.run()
+        } catch let failure as CLIFailure {
+            fail(failure.message, code: failure.code)
+        } catch {
+            let code = RumorCommand.exitCode(for: error)
+            if code == .success {
+                print(RumorCommand.fullMessage(for: error))
+                exit(0)
+            }
+            let message = RumorCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message, code: code.rawValue == 1 ? ExitStatus.failure : code.rawValue)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        let line = "rumor: \(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)\n"
+        rumor_flush_stdout()
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        exit(code)
+    }
+
+    /// `rumor --home DIR peers …` is accepted as well as `rumor peers --home DIR …`: global options written
+    /// before the subcommand are moved after it, where the parser expects them.
+    static func hoistGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("--home") {
+            if arguments[index] == "--home", index + 1 < arguments.count {
+                leading += [arguments[index], arguments[index + 1]]
+                index += 2
+            } else if arguments[index].hasPrefix("--home=") {
+                leading.append(arguments[index])
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
+    }
+}
+
+enum RumorVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import CRumorSys
+import Dispatch
+import Logging
+import Rumor
+import RumorMembership
+import RumorWire
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a node in the foreground.",
+        discussion: """
+        Prints exactly one line to stdout once the node listens and its control socket is open: \
+        'ready name=NAME id=HEX listen=HOST:PORT' (or a JSON object with --json). Logs go to stderr. \
+        SIGINT or SIGTERM makes the node leave gracefully and exit 0.
+        """
+    )
+
+    @OptionGroup var home: HomeOption
+
+    @Option(name: .long, help: ArgumentHelp("This node's name, unique in the mesh.", valueName: "NAME"))
+    var name: String
+
+    @Option(name: .long, help: ArgumentHelp("UDP address to listen on; port 0 picks a free port. IPv6 in brackets: [::1]:0.", valueName: "HOST:PORT"))
+    var listen: String = "127.0.0.1:0"
+
+    @Option(name: .long, help: ArgumentHelp("A member to join through (repeatable).", valueName: "HOST:PORT"))
+    var join: [String] = []
+
+    @Option(name: .customLong("network-key"), help: ArgumentHelp("The network key file (default: HOME/network.key, created on first use).", valueName: "FILE"))
+    var networkKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("A tag to gossip with this node (repeatable).", valueName: "K=V"))
+    var tag: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Timing profile: local, lan or wan.", valueName: "PROFILE"))
+    var profile: String = "lan"
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    @Flag(name: .long, help: "Print the ready line as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard NodeName.isValid(name) else {
+            throw ValidationError("invalid node name '\(name)': use 1-64 characters from A-Z a-z 0-9 . _ - (not starting with . or -)")
+        }
+        guard Endpoint(parsing: listen) != nil else { throw ValidationError("malformed --listen '\(listen)': expected HOST:PORT, e.g. 127.0.0.1:0 or [::1]:7946") }
+        for seed in join where Endpoint(parsing: seed) == nil {
+            throw ValidationError("malformed --join '\(seed)': expected HOST:PORT")
+        }
+        _ = try parsedTags()
+        guard MembershipSettings.Profile(rawValue: profile) != nil else { throw ValidationError("unknown --profile '\(profile)': use local, lan or wan") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown --log-level '\(logLevel)': use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    func parsedTags() throws -> [String: String] {
+        var tags: [String: String] = [:]
+        for pair in tag {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("malformed --tag '\(pair)': expected KEY=VALUE")
+            }
+            tags[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        return tags
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "rumor.\(name)")
+        logger.logLevel = level
+        var configuration = NodeConfiguration(name: name, home: home.resolved, logger: logger)
+        configuration.listen = Endpoint(parsing: listen) ?? configuration.listen
+        configuration.join = join.compactMap(Endpoint.init(parsing:))
+        configuration.networkKeyPath = networkKey
+        configuration.tags = try parsedTags()
+        configuration.profile = MembershipSettings.Profile(rawValue: profile) ?? .lan
+
+        let node: RumorNode
+        let server: ControlServer
+        do {
+            node = try RumorNode.start(configuration)
+            server = try ControlServer(node: node)
+        } catch let error as RumorError {
+            throw CLIFailure(message: error.description, code: Start.exitCode(for: error))
+        }
+
+        // SIGINT and SIGTERM: leave gracefully. Dispatch delivers them on a queue, not in a signal handler.
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { node.leave {} }
+            source.resume()
+            sources.append(source)
+        }
+
+        if json {
+            print(JSON.object([("event", .string("ready")), ("name", .string(node.name)), ("id", .string(node.id.hex)),
+                               ("listen", .string(node.listenAddress.description))]).text)
+        } else {
+            print("ready name=\(node.name) id=\(node.id.hex) listen=\(node.listenAddress)")
+        }
+        rumor_flush_stdout()
+        logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
+
+        node.waitUntilStopped()
+        server.close()
+        for source in sources { source.cancel() }
+        logger.info("node \(node.name) stopped")
+    }
+
+    static func exitCode(for error: RumorError) -> Int32 {
+        switch error {
+        case .badKeyFile: return ExitStatus.dataError
+        case .invalidName, .invalidConfiguration, .cannotResolve: return ExitStatus.usage
+        default: return ExitStatus.failure
+        }
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a new network key to a file (mode 0600) and print its key id.",
+        discussion: "The key itself is never printed. Nodes started with --network-key FILE form one mesh with every node holding the same key."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the key.", valueName: "FILE"))
+    var out: String
+
+    @Flag(name: .long, help: "Overwrite FILE if it exists.")
+    var force = false
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            let keyID = try KeyFile.generate(at: out, overwrite: force)
+            if json {
+                print(JSON.object([("key_id", .string(keyID)), ("path", .string(out))]).text)
+            } else {
+                print("key_id=\(keyID) path=\(out)")
+            }
+        } catch let error as RumorError {
+            throw CLIFailure(message: error.description, code: ExitStatus.failure)
+        }
+    }
+}
