@@ -157,8 +157,10 @@ public final class ControlServer: Sendable {
         case "watch":
             return watch(fd)
         case "leave":
-            let left: Bool = blocking { done in self.node.leave { done(true) } }
-            _ = reply(fd, .object([("ok", .bool(true)), ("left", .bool(left))]))
+            // Answer first: the process exits once the node has stopped, and would take an unsent reply with it.
+            // The connection then stays open until that exit, so the client can wait for its end.
+            guard reply(fd, .object([("ok", .bool(true)), ("leaving", .string(node.name))])) else { return false }
+            let _: Bool = blocking { done in self.node.leave { done(true) } }
             return false
         default:
             return reply(fd, ControlJSON.failure("bad_request", "unknown op '\(op)'"))

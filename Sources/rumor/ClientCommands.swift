@@ -176,7 +176,10 @@ struct Leave: ParsableCommand {
     @OptionGroup var target: NodeOption
 
     func run() throws {
-        _ = try target.connect().call(.object([("op", .string("leave"))]))
+        let client = try target.connect()
+        _ = try client.call(.object([("op", .string("leave"))]))
+        // The node closes the connection when its process is about to exit: wait for that.
+        while (try? client.next()) != nil {}
         print("left name=\(target.node)")
     }
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of Rumor: unit tests, the deterministic simulator, in-process node tests and the CLI
+# acceptance tests against the built binary. Installs libsodium-dev first when it is missing.
+# Usage: Scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. Scripts/lib/deps.sh
+rumor_ensure_deps
+
+# Warnings are errors in debug builds (Package.swift), so this also checks "zero warnings".
+swift build --build-tests
+
+# The CLI tests run real node processes with timing bounds (detection within 10 s); they get the machine to
+# themselves instead of sharing two cores with the simulator.
+swift test --skip-build --skip RumorCLITests
+swift test --skip-build --filter RumorCLITests
