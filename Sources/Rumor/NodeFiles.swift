@@ -5,6 +5,7 @@ import Darwin
 #endif
 import RumorCrypto
 import RumorWire
+import Synchronization
 
 /// Where a node keeps its state: `HOME/NAME/` holds `identity.key` (0600), `control.sock` (0600), `node.lock`,
 /// and `peers.snapshot`; `HOME/network.key` is the default network key shared by nodes of one home.
@@ -143,7 +144,7 @@ enum FileIO {
 /// An exclusive advisory lock on `HOME/NAME/node.lock`, held while the node runs; the kernel releases it
 /// when the process dies, so a crashed node never blocks its own restart.
 final class NodeLock: Sendable {
-    let descriptor: Int32
+    private let descriptor: Atomic<Int32>
 
     init(path: String, name: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -155,8 +156,14 @@ final class NodeLock: Sendable {
         _ = ftruncate(fd, 0)
         let pid = Array("\(getpid())\n".utf8)
         _ = pid.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        descriptor = fd
+        descriptor = Atomic(fd)
     }
 
-    deinit { close(descriptor) }
+    /// Releases the lock (once); the node calls this as soon as it stops.
+    func release() {
+        let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { close(fd) }
+    }
+
+    deinit { release() }
 }

@@ -159,6 +159,7 @@ final class NodeLoop: @unchecked Sendable {
 
     private func shutdown() {
         saveSnapshot(now: Instant(nanoseconds: monotonicNow()))
+        socket.close()
         let cancels = queue.withLock { state -> [@Sendable () -> Void] in
             state.stopped = true
             defer { state.commands.removeAll(); state.cancels.removeAll() }

@@ -98,6 +98,8 @@ public final class RumorNode: Sendable {
                                 keyring: NetworkKeyring(primary: networkKey), tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
                                 files: files, logger: configuration.logger)
+        // A stopped node gives its name back at once, not when the last reference to it goes away.
+        loop.whenStopped { lock.release() }
         loop.start(seeds: seeds, remembered: seeds.isEmpty ? remembered.peers : [])
         return RumorNode(loop: loop, lock: lock, files: files, networkKeyID: networkKey.idHex)
     }

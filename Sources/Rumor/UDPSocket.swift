@@ -7,8 +7,9 @@ import RumorWire
 
 /// A non-blocking UDP socket bound to one address, IPv4 or IPv6. The event loop polls its descriptor.
 final class UDPSocket: @unchecked Sendable {
-    // The descriptor is set once; only the event loop thread sends and receives.
+    // The descriptor is set once; only the event loop thread sends, receives and closes.
     let descriptor: Int32
+    private var isClosed = false
     let localAddress: PeerAddress
 
     /// Receive buffer asked of the kernel: large enough that a burst at full rate is not dropped.
@@ -39,7 +40,7 @@ final class UDPSocket: @unchecked Sendable {
             descriptor = fd
             localAddress = bound
         } catch {
-            close(fd)
+            Glibc.close(fd)
             throw error
         }
     }
@@ -89,7 +90,14 @@ final class UDPSocket: @unchecked Sendable {
         }
     }
 
-    deinit { close(descriptor) }
+    /// Closes the socket (once) so its port is free again as soon as the node stops.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(descriptor)
+    }
+
+    deinit { close() }
 }
 
 /// Conversions between `PeerAddress` and the C socket address structures.
