@@ -5,10 +5,13 @@ internal import CSodium
 public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
     // Immutable after init; shared read-only between threads.
     private let storage: UnsafeMutableRawBufferPointer
+    /// The secret's length; `storage` holds at least one byte even for an empty secret.
+    public let count: Int
 
     public init(_ bytes: [UInt8]) {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         storage.copyBytes(from: bytes)
+        count = bytes.count
     }
 
     /// Takes the bytes and wipes the caller's copy.
@@ -17,10 +20,8 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
     }
 
-    public var count: Int { storage.count }
-
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(storage))
+        try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
     }
 
     /// Constant-time comparison (`sodium_memcmp`).
