@@ -40,6 +40,7 @@ public enum ControlJSON {
                 ("duplicate_fragments", .number(Double(status.messaging.duplicateFragments))),
                 ("reassembly_refused", .number(Double(status.messaging.reassemblyRefused))),
             ])),
+            ("inbox", .object([("waiting", .number(Double(status.inbox))), ("dropped", .number(Double(status.inboxDropped)))])),
             ("conflicts", .array(status.conflicts.map { .string($0) })),
         ])
     }

@@ -156,6 +156,25 @@ public final class ControlServer: Sendable {
             }
         case "watch":
             return watch(fd)
+        case "inbox":
+            let (messages, dropped) = node.inbox(clear: request["clear"]?.boolValue ?? false)
+            return reply(fd, .object([
+                ("ok", .bool(true)), ("messages", .array(messages.map { ControlJSON.event(.message($0)) })),
+                ("dropped", .number(Double(dropped))),
+            ]))
+        case "tags":
+            var set: [String: String] = [:]
+            if case .object(let pairs)? = request["set"] {
+                for (key, value) in pairs {
+                    guard let text = value.stringValue else { return reply(fd, ControlJSON.failure("bad_request", "tag values must be strings")) }
+                    set[key] = text
+                }
+            }
+            let delete = (request["delete"]?.arrayValue ?? []).compactMap(\.stringValue)
+            guard let tags = blocking({ self.node.updateTags(set: set, delete: delete, completion: $0) }) else {
+                return reply(fd, ControlJSON.failure("bad_request", "tags must have non-empty keys, keys and values of at most 255 bytes, at most 32 tags and 512 bytes in all"))
+            }
+            return reply(fd, .object([("ok", .bool(true)), ("tags", .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]))
         case "leave":
             // Answer first: the process exits once the node has stopped, and would take an unsent reply with it.
             // The connection then stays open until that exit, so the client can wait for its end.

@@ -32,14 +32,33 @@ public struct MemberEvent: Sendable, Equatable {
     public var address: PeerAddress
 }
 
-/// Fans events out to any number of subscribers. Handlers run on the event loop thread and MUST be quick
+/// Fans events out to any number of subscribers, and keeps messages that arrive while nobody subscribes in
+/// a bounded inbox (oldest dropped first, counted). Handlers run on the event loop thread and MUST be quick
 /// (append to a queue, yield to a continuation).
 final class EventHub: Sendable {
     typealias Handler = @Sendable (NodeEvent) -> Void
-    private let subscribers = Mutex<(next: UInt64, handlers: [UInt64: Handler])>((0, [:]))
+
+    /// Inbox limits: at most this many messages and this many bytes of message bodies.
+    let inboxCapacity: Int
+    let inboxByteCapacity: Int
+
+    private struct State {
+        var next: UInt64 = 0
+        var handlers: [UInt64: Handler] = [:]
+        var inbox: [ReceivedMessage] = []
+        var inboxBytes = 0
+        var inboxDropped = 0
+    }
+
+    private let state = Mutex(State())
+
+    init(inboxCapacity: Int, inboxByteCapacity: Int) {
+        self.inboxCapacity = inboxCapacity
+        self.inboxByteCapacity = inboxByteCapacity
+    }
 
     func subscribe(_ handler: @escaping Handler) -> UInt64 {
-        subscribers.withLock { state in
+        state.withLock { state in
             state.next += 1
             state.handlers[state.next] = handler
             return state.next
@@ -47,11 +66,36 @@ final class EventHub: Sendable {
     }
 
     func unsubscribe(_ token: UInt64) {
-        _ = subscribers.withLock { $0.handlers.removeValue(forKey: token) }
+        _ = state.withLock { $0.handlers.removeValue(forKey: token) }
     }
 
     func emit(_ event: NodeEvent) {
-        let handlers = subscribers.withLock { Array($0.handlers.values) }
+        let handlers = state.withLock { state -> [Handler] in
+            if state.handlers.isEmpty, case .message(let message) = event {
+                state.inbox.append(message)
+                state.inboxBytes += message.data.count
+                while state.inbox.count > inboxCapacity || state.inboxBytes > inboxByteCapacity, !state.inbox.isEmpty {
+                    state.inboxBytes -= state.inbox.removeFirst().data.count
+                    state.inboxDropped += 1
+                }
+            }
+            return Array(state.handlers.values)
+        }
         for handler in handlers { handler(event) }
     }
+
+    /// The messages waiting in the inbox (oldest first) and how many were dropped because it was full.
+    func inbox(clear: Bool) -> (messages: [ReceivedMessage], dropped: Int) {
+        state.withLock { state in
+            defer {
+                if clear {
+                    state.inbox.removeAll()
+                    state.inboxBytes = 0
+                }
+            }
+            return (state.inbox, state.inboxDropped)
+        }
+    }
+
+    var inboxStatus: (count: Int, dropped: Int) { state.withLock { ($0.inbox.count, $0.inboxDropped) } }
 }

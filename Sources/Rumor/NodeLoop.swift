@@ -57,7 +57,7 @@ final class NodeLoop: @unchecked Sendable {
 
     init(identity: IdentityKey, name: String, socket: UDPSocket, advertise: PeerAddress, keyring: NetworkKeyring,
          tags: Tags, incarnation: UInt64, membershipSettings: MembershipSettings, messagingSettings: MessagingSettings,
-         files: NodeFiles, logger: Logger) throws {
+         files: NodeFiles, inboxCapacity: Int, logger: Logger) throws {
         guard let me = NodeID(bytes: identity.publicKey) else { throw RumorError.io("identity key has no valid public key") }
         let wake = rumor_eventfd()
         guard wake >= 0 else { throw RumorError.io("eventfd: \(String(cString: strerror(errno)))") }
@@ -66,7 +66,7 @@ final class NodeLoop: @unchecked Sendable {
         self.name = name
         self.socket = socket
         self.keyring = keyring
-        self.hub = EventHub()
+        self.hub = EventHub(inboxCapacity: inboxCapacity, inboxByteCapacity: 16 << 20)
         self.logger = logger
         self.files = files
         self.wakeDescriptor = wake
@@ -342,7 +342,7 @@ final class NodeLoop: @unchecked Sendable {
         return NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
                           incarnation: membership.myself.incarnation, localHealth: membership.localHealth, members: counts,
                           traffic: traffic, messaging: messaging.counters, conflicts: conflicts,
-                          networkKeyID: keyring.primary.idHex)
+                          networkKeyID: keyring.primary.idHex, inbox: hub.inboxStatus.count, inboxDropped: hub.inboxStatus.dropped)
     }
 
     /// Finds a member by exact name (live ones first) or by a unique id prefix of at least 8 hex characters.
@@ -429,8 +429,14 @@ final class NodeLoop: @unchecked Sendable {
         stopAt = Instant(nanoseconds: monotonicNow())
     }
 
-    func setTags(_ tags: Tags) {
-        membership.setTags(tags, now: Instant(nanoseconds: monotonicNow()))
+    /// Applies `set` then `delete` to this node's tags and gossips the result; returns it, or nil if invalid.
+    func updateTags(set: [String: String], delete: [String]) -> [String: String]? {
+        var tags = membership.myself.tags.dictionary
+        tags.merge(set) { _, new in new }
+        for key in delete { tags[key] = nil }
+        guard let valid = Tags(tags) else { return nil }
+        membership.setTags(valid, now: Instant(nanoseconds: monotonicNow()))
+        return valid.dictionary
     }
 
     // MARK: - Snapshot

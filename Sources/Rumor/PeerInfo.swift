@@ -29,6 +29,9 @@ public struct NodeStatus: Sendable, Equatable {
     public var messaging: MessagingCounters
     public var conflicts: [String]
     public var networkKeyID: String
+    /// Messages waiting in the inbox, and how many were dropped because it was full.
+    public var inbox: Int
+    public var inboxDropped: Int
 }
 
 /// Datagram counters of one node; `dropped` is by reason, and nothing dropped is uncounted.

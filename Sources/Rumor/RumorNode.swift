@@ -21,6 +21,8 @@ public struct NodeConfiguration: Sendable {
     /// Overrides the profile's timings (tests use this).
     public var membershipSettings: MembershipSettings?
     public var messagingSettings: MessagingSettings
+    /// Messages kept for later (`rumor inbox`) while no one subscribes to events; the oldest go first.
+    public var inboxCapacity = 1024
     public var logger: Logger
 
     public init(name: String, home: String, listen: Endpoint = Endpoint(host: "127.0.0.1", port: 0), join: [Endpoint] = [],
@@ -90,6 +92,9 @@ public final class RumorNode: Sendable {
         var seeds: [PeerAddress] = []
         for endpoint in configuration.join {
             guard let address = Resolver.resolve(endpoint, preferring: listen.family) else { throw RumorError.cannotResolve(endpoint.description) }
+            guard address.family == listen.family else {
+                throw RumorError.invalidConfiguration("cannot join \(endpoint) (IPv\(address.family.rawValue)) from a node listening on IPv\(listen.family.rawValue)")
+            }
             seeds.append(address)
         }
         let snapshot = FileIO.read(files.snapshotPath, limit: 64 << 20).map { PeerSnapshot.parse(String(decoding: $0, as: UTF8.self)) }
@@ -97,7 +102,7 @@ public final class RumorNode: Sendable {
         let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
                                 keyring: NetworkKeyring(primary: networkKey), tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
-                                files: files, logger: configuration.logger)
+                                files: files, inboxCapacity: max(0, configuration.inboxCapacity), logger: configuration.logger)
         // A stopped node gives its name back at once, not when the last reference to it goes away.
         loop.whenStopped { lock.release() }
         loop.start(seeds: seeds, remembered: seeds.isEmpty ? remembered.peers : [])
@@ -124,6 +129,15 @@ public final class RumorNode: Sendable {
         loop.enqueue({ loop in loop.waitForAlive(count, timeout: timeout, completion: completion) },
                      ifStopped: { completion(.failure(.stopped)) })
     }
+
+    /// Updates this node's tags (set first, then delete) and gossips them; completes with the new tags, or nil
+    /// when the result breaks the tag limits.
+    package func updateTags(set: [String: String], delete: [String], completion: @escaping @Sendable ([String: String]?) -> Void) {
+        loop.enqueue({ loop in completion(loop.updateTags(set: set, delete: delete)) }, ifStopped: { completion(nil) })
+    }
+
+    /// Messages that arrived while nothing subscribed to events, oldest first; `clear` empties the inbox.
+    public func inbox(clear: Bool = false) -> (messages: [ReceivedMessage], dropped: Int) { loop.hub.inbox(clear: clear) }
 
     /// Subscribes to events; the handler runs on the event loop thread and must return quickly.
     package func subscribe(_ handler: @escaping @Sendable (NodeEvent) -> Void) -> UInt64 { loop.hub.subscribe(handler) }
@@ -176,10 +190,14 @@ public final class RumorNode: Sendable {
         }
     }
 
-    /// Replaces this node's tags; the change is gossiped to the mesh.
-    public func setTags(_ tags: [String: String]) throws(RumorError) {
-        guard let valid = Tags(tags) else { throw RumorError.invalidConfiguration("invalid tags") }
-        loop.enqueue({ loop in loop.setTags(valid) }, ifStopped: {})
+    /// Sets and deletes tags of this node; the change is gossiped to the mesh. Returns the new tags.
+    @discardableResult
+    public func updateTags(set: [String: String] = [:], delete: [String] = []) async throws(RumorError) -> [String: String] {
+        let result = await withCheckedContinuation { continuation in
+            updateTags(set: set, delete: delete) { continuation.resume(returning: $0) }
+        }
+        guard let tags = result else { throw RumorError.invalidConfiguration("tags must have non-empty keys, keys and values of at most 255 bytes, at most \(Tags.maxCount) tags and \(Tags.maxEncodedSize) bytes in all") }
+        return tags
     }
 
     /// Leaves the mesh gracefully (peers mark this node `left`) and stops.

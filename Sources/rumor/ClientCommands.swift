@@ -37,33 +37,82 @@ struct Peers: ParsableCommand {
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a direct message and wait for the peer's acknowledgement.",
-        discussion: "The body is MESSAGE, else the contents of --file, else standard input. Exits 0 only once PEER has acknowledged all of it; 75 when no acknowledgement came within --timeout."
+        discussion: """
+        The body is MESSAGE, else the contents of --file, else standard input. Exits 0 only once PEER has \
+        acknowledged all of it; 75 when no acknowledgement came within --timeout. With --lines, every line of \
+        standard input is one message (sent in order, each acknowledged); the exit status is 0 only if all were.
+        """
     )
 
     @OptionGroup var target: NodeOption
     @Argument(help: ArgumentHelp("The receiver: a member name or a unique id prefix of at least 8 hex characters.")) var peer: String
     @Argument(help: "The message text.") var message: String?
     @Option(name: .long, help: ArgumentHelp("Send the contents of this file.", valueName: "F")) var file: String?
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the acknowledgement (default 10).", valueName: "SECONDS")) var timeout: Double?
-    @Flag(name: .long, help: "Print the result as JSON.") var json = false
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for each acknowledgement (default 10).", valueName: "SECONDS")) var timeout: Double?
+    @Flag(name: .long, help: "Send each line of standard input as its own message.") var lines = false
+    @Flag(name: .long, help: "Print the result (with --lines: a summary) as JSON.") var json = false
 
     func validate() throws {
         guard !peer.isEmpty else { throw ValidationError("empty peer name") }
         if message != nil, file != nil { throw ValidationError("give the message as an argument or with --file, not both") }
-        _ = try parseTimeout(timeout, default: 10)
+        if lines, message != nil || file != nil { throw ValidationError("--lines reads standard input; give no MESSAGE or --file with it") }
+        _ = try parseTimeout(timeout, default: 10, positive: true)
+    }
+
+    func request(_ body: [UInt8], seconds: Double) -> JSON {
+        .object([("op", .string("send")), ("peer", .string(peer)), ("data", .string(Base64.encode(body))), ("timeout", .number(seconds))])
     }
 
     func run() throws {
+        let seconds = try parseTimeout(timeout, default: 10, positive: true)
+        if lines { return try sendLines(seconds: seconds) }
         let body = try readBody()
-        let seconds = try parseTimeout(timeout, default: 10)
-        let client = try target.connect()
-        let response = try client.call(.object([
-            ("op", .string("send")), ("peer", .string(peer)), ("data", .string(Base64.encode(body))), ("timeout", .number(seconds)),
-        ]))
+        let response = try target.connect().call(request(body, seconds: seconds))
         if json {
             print(response.text)
         } else {
             print("acknowledged peer=\(response["peer"]?.stringValue ?? peer) bytes=\(body.count) rtt_ms=\(response["rtt_ms"]?.doubleValue ?? 0)")
+        }
+    }
+
+    /// One message per line of stdin, in order, each acknowledged before the next is sent (so they arrive in
+    /// order even across retransmissions). Failures are reported per line on stderr; the summary comes last.
+    func sendLines(seconds: Double) throws {
+        let input = readAll(STDIN_FILENO) ?? []
+        var bodies = input.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
+        if bodies.last?.isEmpty == true { bodies.removeLast() }
+        let client = try target.connect()
+        var acknowledged = 0
+        var failures: [(line: Int, code: String, error: String)] = []
+        for (index, body) in bodies.enumerated() {
+            try client.send(request(body, seconds: seconds))
+            guard let response = try client.next() else {
+                throw CLIFailure(message: "node '\(target.node)' closed the connection after \(acknowledged) messages", code: ExitStatus.unavailable)
+            }
+            if response["ok"]?.boolValue == true {
+                acknowledged += 1
+            } else {
+                let failure = (index + 1, response["code"]?.stringValue ?? "failed", response["error"]?.stringValue ?? "failed")
+                failures.append(failure)
+                writeError("rumor: line \(failure.0): \(failure.2)")
+                // An unknown or ambiguous peer fails every line the same way: stop at the first.
+                if failure.1 == "unknown_peer" || failure.1 == "ambiguous_peer" || failure.1 == "empty_peer" { break }
+            }
+        }
+        let failed = bodies.count - acknowledged
+        if json {
+            print(JSON.object([
+                ("ok", .bool(failed == 0)), ("peer", .string(peer)), ("sent", .number(Double(bodies.count))),
+                ("acknowledged", .number(Double(acknowledged))), ("failed", .number(Double(failed))),
+                ("failures", .array(failures.map { .object([("line", .number(Double($0.line))), ("code", .string($0.code)), ("error", .string($0.error))]) })),
+            ]).text)
+        } else {
+            print("acknowledged=\(acknowledged) failed=\(failed) peer=\(peer)")
+        }
+        if failed > 0 {
+            let codes = Set(failures.map(\.code))
+            let code = codes.count == 1 ? ControlClient.exitCode(forErrorCode: codes.first ?? "") : ExitStatus.failure
+            throw ExitCode(code == ExitStatus.ok ? ExitStatus.failure : code)
         }
     }
 
@@ -76,6 +125,62 @@ struct Send: ParsableCommand {
             return bytes
         }
         return readAll(STDIN_FILENO) ?? []
+    }
+}
+
+struct Inbox: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the messages that arrived while nothing was watching.",
+        discussion: "The inbox keeps the newest 1024 messages (16 MiB at most); older ones are dropped and counted. With --json, one message object per line, as `watch --json` prints them."
+    )
+
+    @OptionGroup var target: NodeOption
+    @Flag(name: .long, help: "Empty the inbox after showing it.") var clear = false
+    @Flag(name: .long, help: "One JSON object per message and line.") var json = false
+
+    func run() throws {
+        let response = try target.connect().call(.object([("op", .string("inbox")), ("clear", .bool(clear))]))
+        let messages = response["messages"]?.arrayValue ?? []
+        for message in messages { print(json ? message.text : Watch.describe(message)) }
+        if !json, let dropped = response["dropped"]?.intValue, dropped > 0 {
+            writeError("rumor: \(dropped) older messages were dropped because the inbox was full")
+        }
+    }
+}
+
+struct Tags: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set or delete the node's tags at run time; the change is gossiped to the mesh.",
+        discussion: "Prints the node's tags after the change (as a JSON object with --json)."
+    )
+
+    @OptionGroup var target: NodeOption
+    @Option(name: .long, help: ArgumentHelp("A tag to set (repeatable).", valueName: "K=V")) var set: [String] = []
+    @Option(name: .long, help: ArgumentHelp("A tag to delete (repeatable).", valueName: "K")) var delete: [String] = []
+    @Flag(name: .long, help: "Print the tags as a JSON object.") var json = false
+
+    func validate() throws {
+        for pair in set {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else { throw ValidationError("malformed --set '\(pair)': expected K=V") }
+        }
+        for key in delete where key.isEmpty { throw ValidationError("empty --delete key") }
+    }
+
+    func run() throws {
+        var pairs: [(String, JSON)] = []
+        for pair in set {
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            pairs.append((String(pair[..<equals]), .string(String(pair[pair.index(after: equals)...]))))
+        }
+        let response = try target.connect().call(.object([
+            ("op", .string("tags")), ("set", .object(pairs)), ("delete", .array(delete.map { .string($0) })),
+        ]))
+        let tags = response["tags"] ?? .object([])
+        if json {
+            print(tags.text)
+        } else if case .object(let current) = tags {
+            for (key, value) in current { print("\(key)=\(value.stringValue ?? "")") }
+        }
     }
 }
 
@@ -97,12 +202,12 @@ struct Watch: ParsableCommand {
             if json {
                 print(event.text)
             } else {
-                print(describe(event))
+                print(Watch.describe(event))
             }
         }
     }
 
-    func describe(_ event: JSON) -> String {
+    static func describe(_ event: JSON) -> String {
         let time = clockTime(event["time"]?.doubleValue)
         if event["event"]?.stringValue == "message" {
             let from = event["from"]?.stringValue ?? "?"
@@ -130,6 +235,7 @@ struct Wait: ParsableCommand {
         guard alive >= 1 else { throw ValidationError("--alive must be at least 1") }
         _ = try parseTimeout(timeout, default: 30)
     }
+
 
     func run() throws {
         let seconds = try parseTimeout(timeout, default: 30)

@@ -27,11 +27,11 @@ struct NodeOption: ParsableArguments {
     }
 }
 
-/// Parses `--timeout SECONDS`: a positive number of seconds, fractions allowed.
-func parseTimeout(_ value: Double?, default fallback: Double) throws -> Double {
+/// Parses `--timeout SECONDS`: seconds from 0 (or from just above 0 where `positive`) to 86,400, fractions allowed.
+func parseTimeout(_ value: Double?, default fallback: Double, positive: Bool = false) throws -> Double {
     let timeout = value ?? fallback
-    guard timeout.isFinite, timeout >= 0, timeout <= 86_400 else {
-        throw ValidationError("--timeout must be a number of seconds from 0 to 86400")
+    guard timeout.isFinite, timeout <= 86_400, positive ? timeout > 0 : timeout >= 0 else {
+        throw ValidationError("--timeout must be a number of seconds \(positive ? "above 0" : "from 0") up to 86400")
     }
     return timeout
 }

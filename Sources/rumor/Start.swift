@@ -138,6 +138,8 @@ struct Keygen: ParsableCommand {
         discussion: "The key itself is never printed. Nodes started with --network-key FILE form one mesh with every node holding the same key."
     )
 
+    @OptionGroup var home: HomeOption
+
     @Option(name: .long, help: ArgumentHelp("Where to write the key.", valueName: "FILE"))
     var out: String
 

@@ -53,3 +53,9 @@ func readFile(_ path: String) -> [UInt8]? {
     defer { close(fd) }
     return readAll(fd)
 }
+
+/// Writes one line to stderr (unbuffered, after flushing stdout so the two stay in order).
+func writeError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}

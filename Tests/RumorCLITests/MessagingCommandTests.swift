@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// `send --lines`, `inbox` and `tags`: the messaging and tagging commands scripts lean on.
+@Suite struct MessagingCommandTests {
+    @Test(.timeLimit(.minutes(1)))
+    func thousandLinesArriveOnceEachAndInOrder() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a")
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let watcher = try home.watch("b", syncingWith: "a")
+
+        let lines = (1...1000).map { "line \($0) ✓" }
+        let result = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--lines", "--json"],
+                                    input: Array((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(result.exitCode == 0, "\(result)")
+        let summary = try result.json() as? [String: Any]
+        #expect(summary?["sent"] as? Int == 1000)
+        #expect(summary?["acknowledged"] as? Int == 1000)
+        #expect(summary?["failed"] as? Int == 0)
+
+        _ = try watcher.next(within: .seconds(10)) { $0["text"] as? String == "line 1000 ✓" }
+        let received = watcher.messages(from: "a").compactMap { $0["text"] as? String }.filter { $0.hasPrefix("line ") }
+        #expect(received.count == 1000, "received \(received.count) of 1000")
+        #expect(received == lines, "the lines arrived out of order or duplicated")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func linesToAnUnknownPeerFailWithTheDataErrorCode() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        _ = try home.start("a")
+        let result = try home.rumor(["send", "--home", home.path, "--node", "a", "nobody", "--lines", "--json"], input: Array("x\ny\n".utf8))
+        #expect(result.exitCode == 65, "\(result)")
+        let summary = try result.json() as? [String: Any]
+        #expect(summary?["acknowledged"] as? Int == 0)
+        #expect(summary?["failed"] as? Int == 2)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func messagesWaitInTheInboxWhileNobodyWatches() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a")
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        for index in 1...3 {
+            let sent = try home.client("send", node: "a", ["b", "inbox \(index)"])
+            #expect(sent.exitCode == 0, "\(sent)")
+        }
+        let inbox = try home.client("inbox", node: "b", ["--json"])
+        #expect(inbox.exitCode == 0, "\(inbox)")
+        let texts = inbox.stdout.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["text"] as? String
+        }
+        #expect(texts == ["inbox 1", "inbox 2", "inbox 3"])
+        // --clear empties it after showing.
+        #expect(try home.client("inbox", node: "b", ["--json", "--clear"]).stdout.split(separator: "\n").count == 3)
+        #expect(try home.client("inbox", node: "b", ["--json"]).stdout.isEmpty)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFullInboxDropsTheOldestAndCountsThem() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a")
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let lines = (1...1030).map { "m\($0)" }
+        let sent = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--lines"], input: Array((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(sent.exitCode == 0, "\(sent)")
+        let inbox = try home.client("inbox", node: "b", ["--json"])
+        let texts = inbox.stdout.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["text"] as? String
+        }
+        #expect(texts.count == 1024)
+        #expect(texts.first == "m7", "the 6 oldest should have been dropped")
+        #expect(texts.last == "m1030")
+        let status = try home.status(of: "b")
+        #expect((status["inbox"] as? [String: Any])?["dropped"] as? Int == 6)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func tagsSetAtRunTimeAreGossipedToPeers() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a", options: ["--tag", "role=seed"])
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let changed = try home.client("tags", node: "a", ["--set", "zone=blue", "--delete", "role", "--json"])
+        #expect(changed.exitCode == 0, "\(changed)")
+        #expect((try changed.json() as? [String: String]) == ["zone": "blue"])
+        try eventually("b seeing a's new tags", within: .seconds(10)) { () throws -> Probe<Void> in
+            let row = try home.peers(of: "b").first { $0.name == "a" }
+            return row?.tags == ["zone": "blue"] ? .met(()) : .pending("b sees \(String(describing: row?.tags))")
+        }
+        let refused = try home.client("tags", node: "a", ["--set", "=x"])
+        #expect(refused.exitCode == 64, "\(refused)")
+    }
+}
