@@ -34,7 +34,12 @@ public final class ControlServer: Sendable {
         } catch {
             throw RumorError.io("cannot open the control socket: \(error)")
         }
-        spawnThread { [self] in acceptLoop() }
+        do {
+            try spawnThread { [self] in acceptLoop() }
+        } catch {
+            Glibc.close(listener)
+            throw RumorError.io("cannot start the control server: \(error)")
+        }
     }
 
     /// Stops accepting and removes the socket file.
@@ -60,8 +65,14 @@ public final class ControlServer: Sendable {
                 clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
                 continue
             }
-            spawnThread { [self] in
-                serve(fd)
+            do {
+                try spawnThread { [self] in
+                    serve(fd)
+                    Glibc.close(fd)
+                    clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                }
+            } catch {
+                _ = UnixSocket.writeAll(fd, Array((ControlJSON.failure("busy", "cannot start a thread for this client").text + "\n").utf8))
                 Glibc.close(fd)
                 clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
             }
@@ -95,18 +106,14 @@ public final class ControlServer: Sendable {
     /// Runs `start` with a completion and blocks this client thread until it is called.
     private func blocking<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) -> Void) -> T {
         let box = Mutex<T?>(nil)
-        let wake = rumor_eventfd()
+        let wake = WakeSignal()
         start { value in
             box.withLock { $0 = value }
-            _ = rumor_eventfd_signal(wake)
+            wake.signal()
         }
-        var pfd = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
         while true {
-            if let value = box.withLock({ $0 }) {
-                Glibc.close(wake)
-                return value
-            }
-            _ = poll(&pfd, 1, 1000)
+            if let value = box.withLock({ $0 }) { return value }
+            wake.wait(milliseconds: 1000)
         }
     }
 
@@ -143,6 +150,16 @@ public final class ControlServer: Sendable {
             case .failure(let error):
                 return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
             }
+        case "broadcast":
+            guard let encoded = request["data"]?.stringValue, let data = Base64.decode(encoded) else {
+                return reply(fd, ControlJSON.failure("bad_request", "broadcast needs \"data\": the message in base64"))
+            }
+            switch blocking({ self.node.broadcast(data, completion: $0) }) {
+            case .success(let key):
+                return reply(fd, .object([("ok", .bool(true)), ("seq", .number(Double(key.sequence))), ("bytes", .number(Double(data.count)))]))
+            case .failure(let error):
+                return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
+            }
         case "wait":
             guard let count = request["alive"]?.intValue, count >= 1 else {
                 return reply(fd, ControlJSON.failure("bad_request", "wait needs \"alive\": a whole number ≥ 1"))
@@ -172,7 +189,7 @@ public final class ControlServer: Sendable {
             }
             let delete = (request["delete"]?.arrayValue ?? []).compactMap(\.stringValue)
             guard let tags = blocking({ self.node.updateTags(set: set, delete: delete, completion: $0) }) else {
-                return reply(fd, ControlJSON.failure("bad_request", "tags must have non-empty keys, keys and values of at most 255 bytes, at most 32 tags and 512 bytes in all"))
+                return reply(fd, ControlJSON.failure("invalid_tags", "tags must have non-empty keys, keys and values of at most 255 bytes, at most 32 tags and 512 bytes in all"))
             }
             return reply(fd, .object([("ok", .bool(true)), ("tags", .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]))
         case "leave":
@@ -188,9 +205,7 @@ public final class ControlServer: Sendable {
 
     /// Streams events to the client until it disconnects or the node stops.
     private func watch(_ fd: Int32) -> Bool {
-        let wake = rumor_eventfd()
-        guard wake >= 0 else { return reply(fd, ControlJSON.failure("failed", "cannot create an eventfd")) }
-        defer { Glibc.close(wake) }
+        let wake = WakeSignal()
         let backlog = Mutex<(lines: [String], dropped: Int, stopped: Bool)>(([], 0, false))
         let token = node.subscribe { event in
             backlog.withLock { state in
@@ -200,27 +215,26 @@ public final class ControlServer: Sendable {
                 }
                 state.lines.append(ControlJSON.event(event).text)
             }
-            _ = rumor_eventfd_signal(wake)
+            wake.signal()
         }
-        defer { node.unsubscribe(token) }
-        node.loop.whenStopped {
+        let stopToken = node.loop.whenStopped {
             backlog.withLock { $0.stopped = true }
-            _ = rumor_eventfd_signal(wake)
+            wake.signal()
+        }
+        defer {
+            node.unsubscribe(token)
+            node.loop.cancelWhenStopped(stopToken)
         }
         guard reply(fd, .object([("ok", .bool(true)), ("watching", .string(node.name))])) else { return false }
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         var scratch = [UInt8](repeating: 0, count: 4096)
         while true {
-            fds[0].revents = 0
-            fds[1].revents = 0
-            if poll(&fds, 2, -1) < 0 && errno != EINTR { return false }
-            if fds[0].revents != 0 {
+            switch wake.wait(alongside: fd) {
+            case .failed: return false
+            case .descriptorReady:
                 // Anything the client sends while watching is ignored; end of stream or an error ends the watch.
                 let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
                 if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { return false }
-            }
-            if fds[1].revents != 0 {
-                _ = rumor_eventfd_drain(wake)
+            case .signalled:
                 let (lines, stopped) = backlog.withLock { state -> ([String], Bool) in
                     defer { state.lines.removeAll(keepingCapacity: true) }
                     return (state.lines, state.stopped)
@@ -228,6 +242,53 @@ public final class ControlServer: Sendable {
                 if !lines.isEmpty, !UnixSocket.writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8)) { return false }
                 if stopped { return false }
             }
+        }
+    }
+}
+
+/// A wake-up another thread can trigger: an eventfd while it exists, a short poll otherwise. The descriptor is
+/// closed only when the last reference goes, so a late `signal` never writes into a reused descriptor number.
+final class WakeSignal: Sendable {
+    private let fd: Int32
+
+    init() { fd = rumor_eventfd() }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    func signal() {
+        if fd >= 0 { _ = rumor_eventfd_signal(fd) }
+    }
+
+    /// Waits up to `milliseconds` for a signal.
+    func wait(milliseconds: Int32) {
+        guard fd >= 0 else {
+            usleep(1000)
+            return
+        }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&pfd, 1, milliseconds) > 0 { _ = rumor_eventfd_drain(fd) }
+    }
+
+    enum Outcome { case signalled, descriptorReady, failed }
+
+    /// Waits for a signal or for `other` to become readable.
+    func wait(alongside other: Int32) -> Outcome {
+        guard fd >= 0 else {
+            usleep(10_000)
+            return .signalled
+        }
+        var fds = [pollfd(fd: other, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return .failed
+            }
+            if fds[1].revents != 0 {
+                _ = rumor_eventfd_drain(fd)
+                return .signalled
+            }
+            return .descriptorReady
         }
     }
 }

@@ -35,16 +35,19 @@ final class NodeLoop: @unchecked Sendable {
     let startedAt: Int64
     private let wakeDescriptor: Int32
     private let queue = Mutex<(commands: [Command], cancels: [@Sendable () -> Void], stopped: Bool)>(([], [], false))
-    private let finished = Mutex<(stopped: Bool, callbacks: [@Sendable () -> Void])>((false, []))
+    private let finished = Mutex<(stopped: Bool, next: UInt64, callbacks: [UInt64: @Sendable () -> Void])>((false, 0, [:]))
 
     // Loop-confined.
     var membership: Membership
     var messaging: DirectMessaging
+    var broadcasts: Broadcasts
+    var undecodableEnvelopes = 0
     var keyring: NetworkKeyring
     var traffic = TrafficCounters()
     var conflicts: [String] = []
     private var membershipEffects: [MembershipEffect] = []
     private var messagingEffects: [MessagingEffect] = []
+    private var broadcastEffects: [BroadcastEffect] = []
     private var sendHandlers: [UInt64: (token: UInt64, peer: NodeID, name: String, bytes: Int, started: Int64,
                                         completion: @Sendable (Result<SendReceipt, RumorError>) -> Void)] = [:]
     private var aliveWaiters: [(count: Int, deadline: Instant, completion: @Sendable (Result<Int, RumorError>) -> Void)] = []
@@ -57,6 +60,7 @@ final class NodeLoop: @unchecked Sendable {
 
     init(identity: IdentityKey, name: String, socket: UDPSocket, advertise: PeerAddress, keyring: NetworkKeyring,
          tags: Tags, incarnation: UInt64, membershipSettings: MembershipSettings, messagingSettings: MessagingSettings,
+         broadcastSettings: BroadcastSettings,
          files: NodeFiles, inboxCapacity: Int, logger: Logger) throws {
         guard let me = NodeID(bytes: identity.publicKey) else { throw RumorError.io("identity key has no valid public key") }
         let wake = rumor_eventfd()
@@ -75,6 +79,8 @@ final class NodeLoop: @unchecked Sendable {
         let claim = AliveClaim(id: me, incarnation: incarnation, name: name, address: advertise, tags: tags)
         membership = Membership(me: claim, settings: membershipSettings, seed: SecureRandom.uint64(), now: now)
         messaging = DirectMessaging(me: me, epoch: UInt64(max(0, wallClockNanoseconds())), settings: messagingSettings)
+        broadcasts = Broadcasts(me: me, firstSequence: UInt64(max(0, wallClockNanoseconds() / 1000)), seed: SecureRandom.uint64(),
+                                settings: broadcastSettings, now: now)
     }
 
     deinit { close(wakeDescriptor) }
@@ -92,23 +98,34 @@ final class NodeLoop: @unchecked Sendable {
         if accepted { _ = rumor_eventfd_signal(wakeDescriptor) } else { ifStopped() }
     }
 
-    /// Calls `body` once the loop has stopped (at once if it already has).
-    func whenStopped(_ body: @escaping @Sendable () -> Void) {
-        let already = finished.withLock { state -> Bool in
-            if state.stopped { return true }
-            state.callbacks.append(body)
-            return false
+    /// Calls `body` once the loop has stopped (at once if it already has). Returns a token for
+    /// `cancelWhenStopped`, or nil when `body` already ran.
+    @discardableResult
+    func whenStopped(_ body: @escaping @Sendable () -> Void) -> UInt64? {
+        let token = finished.withLock { state -> UInt64? in
+            if state.stopped { return nil }
+            state.next += 1
+            state.callbacks[state.next] = body
+            return state.next
         }
-        if already { body() }
+        if token == nil { body() }
+        return token
+    }
+
+    /// Withdraws a `whenStopped` callback (its owner is gone and must not be called any more).
+    func cancelWhenStopped(_ token: UInt64?) {
+        guard let token else { return }
+        _ = finished.withLock { $0.callbacks.removeValue(forKey: token) }
     }
 
     var isStopped: Bool { finished.withLock { $0.stopped } }
 
-    func start(seeds: [PeerAddress], remembered: [AliveClaim]) {
-        spawnThread { [self] in
+    /// Starts the loop thread and joins through `seeds` (the --join addresses, or the peers remembered from the
+    /// last run: those are only addresses to try, never claims about anyone's state).
+    func start(seeds: [PeerAddress]) throws {
+        try spawnThread { [self] in
             let now = Instant(nanoseconds: monotonicNow())
             if !seeds.isEmpty { membership.join(seeds: seeds, now: now, effects: &membershipEffects) }
-            if !remembered.isEmpty { membership.restore(remembered, now: now, effects: &membershipEffects) }
             performEffects()
             run()
         }
@@ -122,7 +139,7 @@ final class NodeLoop: @unchecked Sendable {
         while true {
             let now = Instant(nanoseconds: monotonicNow())
             if let stopAt, now >= stopAt { break }
-            var wake = min(membership.nextWake, messaging.nextWake)
+            var wake = min(membership.nextWake, messaging.nextWake, broadcasts.nextWake)
             if let stopAt { wake = min(wake, stopAt) }
             if let first = aliveWaiters.map(\.deadline).min() { wake = min(wake, first) }
             if snapshotDirty { wake = min(wake, nextSnapshotAt) }
@@ -142,6 +159,7 @@ final class NodeLoop: @unchecked Sendable {
             let after = Instant(nanoseconds: monotonicNow())
             if after >= membership.nextWake { membership.tick(now: after, effects: &membershipEffects) }
             if after >= messaging.nextWake { messaging.tick(now: after, effects: &messagingEffects) }
+            if after >= broadcasts.nextWake { broadcasts.tick(members: aliveOthers, now: after, effects: &broadcastEffects) }
             expireWaiters(now: after)
             performEffects()
             if snapshotDirty, after >= nextSnapshotAt { saveSnapshot(now: after) }
@@ -173,7 +191,7 @@ final class NodeLoop: @unchecked Sendable {
         let callbacks = finished.withLock { state -> [@Sendable () -> Void] in
             state.stopped = true
             defer { state.callbacks.removeAll() }
-            return state.callbacks
+            return state.callbacks.sorted { $0.key < $1.key }.map(\.value)
         }
         for callback in callbacks { callback() }
     }
@@ -238,13 +256,52 @@ final class NodeLoop: @unchecked Sendable {
 
     private func performEffects() {
         // Membership first: its changes may give messaging the address it needs.
-        while !membershipEffects.isEmpty || !messagingEffects.isEmpty {
+        while !membershipEffects.isEmpty || !messagingEffects.isEmpty || !broadcastEffects.isEmpty {
             let membershipBatch = membershipEffects
             membershipEffects.removeAll(keepingCapacity: true)
             for effect in membershipBatch { perform(effect) }
+            let broadcastBatch = broadcastEffects
+            broadcastEffects.removeAll(keepingCapacity: true)
+            for effect in broadcastBatch { perform(effect) }
             let messagingBatch = messagingEffects
             messagingEffects.removeAll(keepingCapacity: true)
             performMessaging(messagingBatch)
+        }
+    }
+
+    private func perform(_ effect: BroadcastEffect) {
+        switch effect {
+        case .send(let peer, let envelope):
+            // Token 0 has no handler: forwarding is best effort, retried by anti-entropy.
+            let now = Instant(nanoseconds: monotonicNow())
+            _ = messaging.send(envelope.encode(), to: peer, token: 0, deadline: now + broadcasts.settings.retention, now: now,
+                               effects: &messagingEffects)
+        case .deliver(let message):
+            let origin = membership.members[message.origin]?.name ?? (message.origin == me ? name : message.origin.short)
+            hub.emit(.message(ReceivedMessage(from: origin, fromID: message.origin, kind: .broadcast, data: message.data,
+                                              receivedAt: wallClockNanoseconds())))
+        }
+    }
+
+    /// Ids of the other members that are alive: where broadcasts go.
+    var aliveOthers: [NodeID] {
+        membership.members.values.compactMap { $0.state == .alive && $0.id != me ? $0.id : nil }
+    }
+
+    /// A direct message's payload arrived whole: open its envelope.
+    private func deliver(_ payload: [UInt8], from sender: NodeID) {
+        let now = Instant(nanoseconds: monotonicNow())
+        switch Envelope.decode(payload) {
+        case .direct(let data)?:
+            let fromName = membership.members[sender]?.name ?? sender.short
+            hub.emit(.message(ReceivedMessage(from: fromName, fromID: sender, kind: .direct, data: data, receivedAt: wallClockNanoseconds())))
+        case .broadcast(let message)?:
+            broadcasts.receive(message, from: sender, members: aliveOthers, wallClockMilliseconds: wallClockNanoseconds() / 1_000_000,
+                               now: now, effects: &broadcastEffects)
+        case .digest(let digest)?:
+            broadcasts.receive(digest, from: sender, now: now, effects: &broadcastEffects)
+        case nil:
+            undecodableEnvelopes += 1
         }
     }
 
@@ -258,7 +315,9 @@ final class NodeLoop: @unchecked Sendable {
                         metadata: ["address": "\(member.address)", "incarnation": "\(member.incarnation)"])
             hub.emit(.member(MemberEvent(name: member.name, id: member.id, state: member.state,
                                          previous: change.previousState, address: member.address)))
-            if member.state == .left || member.state == .dead { messaging.forget(member.id) }
+            // Only a goodbye frees a sender's stream: a member wrongly declared dead may still retransmit, and
+            // forgetting what it already delivered would deliver it twice.
+            if member.state == .left { messaging.forget(member.id) }
             snapshotDirty = true
             checkWaiters()
         case .conflict(let conflict):
@@ -288,9 +347,7 @@ final class NodeLoop: @unchecked Sendable {
                 outgoing[peer, default: []].append(frame)
                 sizes[peer, default: 0] += size
             case .deliver(let from, let payload):
-                let fromName = membership.members[from]?.name ?? from.short
-                hub.emit(.message(ReceivedMessage(from: fromName, fromID: from, kind: .direct, data: payload,
-                                                  receivedAt: wallClockNanoseconds())))
+                deliver(payload, from: from)
             case .completed(let token, let outcome):
                 guard let handler = sendHandlers.removeValue(forKey: token) else { continue }
                 switch outcome {
@@ -341,7 +398,7 @@ final class NodeLoop: @unchecked Sendable {
         for member in membership.members.values { counts[member.state, default: 0] += 1 }
         return NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
                           incarnation: membership.myself.incarnation, localHealth: membership.localHealth, members: counts,
-                          traffic: traffic, messaging: messaging.counters, conflicts: conflicts,
+                          traffic: traffic, messaging: messaging.counters, broadcasts: broadcasts.counters, conflicts: conflicts,
                           networkKeyID: keyring.primary.idHex, inbox: hub.inboxStatus.count, inboxDropped: hub.inboxStatus.dropped)
     }
 
@@ -366,8 +423,8 @@ final class NodeLoop: @unchecked Sendable {
         case .failure(let error): return completion(.failure(error))
         case .success(let member): target = member
         }
-        guard payload.count <= MessagingSettings.maxMessageSize else {
-            return completion(.failure(.messageTooLarge(payload.count, limit: MessagingSettings.maxMessageSize)))
+        guard payload.count <= MessagingSettings.maxUserMessageSize else {
+            return completion(.failure(.messageTooLarge(payload.count, limit: MessagingSettings.maxUserMessageSize)))
         }
         let started = monotonicNow()
         if target.id == me {
@@ -376,15 +433,28 @@ final class NodeLoop: @unchecked Sendable {
         }
         nextToken += 1
         let now = Instant(nanoseconds: started)
-        switch messaging.send(payload, to: target.id, token: nextToken, deadline: now + timeout, now: now, effects: &messagingEffects) {
-        case .failure(.tooLarge(let size)):
-            completion(.failure(.messageTooLarge(size, limit: MessagingSettings.maxMessageSize)))
+        switch messaging.send(Envelope.direct(payload).encode(), to: target.id, token: nextToken, deadline: now + timeout, now: now,
+                              effects: &messagingEffects) {
+        case .failure(.tooLarge):
+            completion(.failure(.messageTooLarge(payload.count, limit: MessagingSettings.maxUserMessageSize)))
         case .failure(.queueFull):
             completion(.failure(.queueFull(target.name)))
         case .success:
             sendHandlers[nextToken] = (nextToken, target.id, target.name, payload.count, started, completion)
         }
         performEffects()
+    }
+
+    /// Starts a broadcast: delivered here at once and spread to every member.
+    func broadcast(_ data: [UInt8], completion: @escaping @Sendable (Result<BroadcastKey, RumorError>) -> Void) {
+        let now = Instant(nanoseconds: monotonicNow())
+        let result = broadcasts.broadcast(data, members: aliveOthers, wallClockMilliseconds: wallClockNanoseconds() / 1_000_000,
+                                          now: now, effects: &broadcastEffects)
+        performEffects()
+        switch result {
+        case .success(let key): completion(.success(key))
+        case .failure(.tooLarge(let size)): completion(.failure(.messageTooLarge(size, limit: BroadcastSettings.maxSize)))
+        }
     }
 
     func waitForAlive(_ count: Int, timeout: Duration, completion: @escaping @Sendable (Result<Int, RumorError>) -> Void) {
@@ -431,11 +501,13 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Applies `set` then `delete` to this node's tags and gossips the result; returns it, or nil if invalid.
     func updateTags(set: [String: String], delete: [String]) -> [String: String]? {
-        var tags = membership.myself.tags.dictionary
+        let current = membership.myself.tags.dictionary
+        var tags = current
         tags.merge(set) { _, new in new }
         for key in delete { tags[key] = nil }
         guard let valid = Tags(tags) else { return nil }
-        membership.setTags(valid, now: Instant(nanoseconds: monotonicNow()))
+        // Only a real change is worth a new incarnation and a round of gossip.
+        if tags != current { membership.setTags(valid, now: Instant(nanoseconds: monotonicNow())) }
         return valid.dictionary
     }
 

@@ -27,6 +27,7 @@ public struct NodeStatus: Sendable, Equatable {
     public var members: [MemberState: Int]
     public var traffic: TrafficCounters
     public var messaging: MessagingCounters
+    public var broadcasts: BroadcastCounters
     public var conflicts: [String]
     public var networkKeyID: String
     /// Messages waiting in the inbox, and how many were dropped because it was full.

@@ -21,6 +21,7 @@ public struct NodeConfiguration: Sendable {
     /// Overrides the profile's timings (tests use this).
     public var membershipSettings: MembershipSettings?
     public var messagingSettings: MessagingSettings
+    public var broadcastSettings: BroadcastSettings
     /// Messages kept for later (`rumor inbox`) while no one subscribes to events; the oldest go first.
     public var inboxCapacity = 1024
     public var logger: Logger
@@ -36,6 +37,7 @@ public struct NodeConfiguration: Sendable {
         self.tags = tags
         self.profile = profile
         self.messagingSettings = MessagingSettings()
+        self.broadcastSettings = BroadcastSettings()
         self.logger = logger
     }
 }
@@ -80,8 +82,9 @@ public final class RumorNode: Sendable {
         let files = NodeFiles(home: configuration.home, name: configuration.name)
         try files.createDirectories()
         let lock = try NodeLock(path: files.lockPath, name: configuration.name)
-        let identity = try files.loadOrCreateIdentity()
+        // The network key first: a bad key file must not leave a fresh identity behind.
         let networkKey = try files.loadNetworkKey(explicitPath: configuration.networkKeyPath)
+        let identity = try files.loadOrCreateIdentity()
         guard let listen = Resolver.resolve(configuration.listen) else { throw RumorError.cannotResolve(configuration.listen.description) }
         let socket: UDPSocket
         do {
@@ -102,10 +105,17 @@ public final class RumorNode: Sendable {
         let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
                                 keyring: NetworkKeyring(primary: networkKey), tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
+                                broadcastSettings: configuration.broadcastSettings,
                                 files: files, inboxCapacity: max(0, configuration.inboxCapacity), logger: configuration.logger)
         // A stopped node gives its name back at once, not when the last reference to it goes away.
         loop.whenStopped { lock.release() }
-        loop.start(seeds: seeds, remembered: seeds.isEmpty ? remembered.peers : [])
+        // Without --join, the peers remembered from the last run are the seeds.
+        let rememberedAddresses = remembered.peers.map(\.address).filter { $0.family == listen.family }
+        do {
+            try loop.start(seeds: seeds.isEmpty ? Array(Set(rememberedAddresses)).sorted { $0.description < $1.description } : seeds)
+        } catch {
+            throw RumorError.io("cannot start the event loop: \(error)")
+        }
         return RumorNode(loop: loop, lock: lock, files: files, networkKeyID: networkKey.idHex)
     }
 
@@ -134,6 +144,10 @@ public final class RumorNode: Sendable {
     /// when the result breaks the tag limits.
     package func updateTags(set: [String: String], delete: [String], completion: @escaping @Sendable ([String: String]?) -> Void) {
         loop.enqueue({ loop in completion(loop.updateTags(set: set, delete: delete)) }, ifStopped: { completion(nil) })
+    }
+
+    package func broadcast(_ data: [UInt8], completion: @escaping @Sendable (Result<BroadcastKey, RumorError>) -> Void) {
+        loop.enqueue({ loop in loop.broadcast(data, completion: completion) }, ifStopped: { completion(.failure(.stopped)) })
     }
 
     /// Messages that arrived while nothing subscribed to events, oldest first; `clear` empties the inbox.
@@ -171,6 +185,16 @@ public final class RumorNode: Sendable {
         return try result.get()
     }
 
+    /// Broadcasts `data` (at most 8 KiB) to every member; it is delivered here too, as to everyone, exactly once.
+    /// Returns the broadcast's key (origin and sequence).
+    @discardableResult
+    public func broadcast(_ data: [UInt8]) async throws(RumorError) -> BroadcastKey {
+        let result = await withCheckedContinuation { continuation in
+            broadcast(data) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
     /// Returns once at least `count` members (this node included) are alive; throws on timeout.
     @discardableResult
     public func waitForAlive(_ count: Int, timeout: Duration) async throws(RumorError) -> Int {
@@ -185,8 +209,11 @@ public final class RumorNode: Sendable {
     public func events(buffer: Int = 4096) -> AsyncStream<NodeEvent> {
         AsyncStream(bufferingPolicy: .bufferingNewest(buffer)) { continuation in
             let token = subscribe { continuation.yield($0) }
-            continuation.onTermination = { [weak self] _ in self?.unsubscribe(token) }
-            loop.whenStopped { continuation.finish() }
+            let stopToken = loop.whenStopped { continuation.finish() }
+            continuation.onTermination = { [weak self] _ in
+                self?.unsubscribe(token)
+                self?.loop.cancelWhenStopped(stopToken)
+            }
         }
     }
 

@@ -6,7 +6,7 @@ import Darwin
 
 /// Starts a detached OS thread running `body`. The event loop and the control server each own one: no
 /// Task or actor hop sits on the datagram path.
-func spawnThread(_ body: @escaping @Sendable () -> Void) {
+func spawnThread(_ body: @escaping @Sendable () -> Void) throws {
     final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -18,10 +18,14 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) {
         Unmanaged<Box>.fromOpaque(argument).takeRetainedValue().body()
         return nil
     }, box)
-    if status == 0 {
-        pthread_detach(thread)
-    } else {
-        // No thread could be made: run inline rather than lose the work.
-        Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+    guard status == 0 else {
+        Unmanaged<Box>.fromOpaque(box).release()
+        throw SystemError(call: "pthread_create", errno: status)
     }
+    pthread_detach(thread)
+}
+
+/// Starts a detached OS thread (for programs built on the library, such as the CLI's chat).
+public enum Threads {
+    public static func spawn(_ body: @escaping @Sendable () -> Void) throws { try spawnThread(body) }
 }

@@ -101,6 +101,7 @@ public struct LineReader {
     public mutating func next() -> Line {
         while true {
             if let newline = buffer.firstIndex(of: 0x0a) {
+                guard newline <= limit else { return .tooLong }
                 let line = Array(buffer[..<newline])
                 buffer.removeSubrange(...newline)
                 return .line(line)

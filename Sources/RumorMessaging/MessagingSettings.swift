@@ -1,7 +1,10 @@
 /// Limits and timings of direct messages. Docs/PROTOCOL.md ("Direct messages") explains each.
 public struct MessagingSettings: Sendable, Equatable {
     /// The largest direct message: 64 KiB.
-    public static let maxMessageSize = 65_536
+    /// (The core carries an envelope byte and, for broadcasts, a header on top of the user limit.)
+    public static let maxMessageSize = 65_536 + Envelope.maxOverhead
+    /// The largest direct message a user may send: 64 KiB.
+    public static let maxUserMessageSize = 65_536
     /// The bytes of message carried by one fragment, so that a fragment's packet fits one datagram.
     public static let maxChunkSize = PacketBodyLimits.maxChunk
 

@@ -63,7 +63,7 @@ final class ControlClient {
     static func exitCode(forErrorCode code: String) -> Int32 {
         switch code {
         case "unknown_peer", "ambiguous_peer", "too_large": return ExitStatus.dataError
-        case "empty_peer": return ExitStatus.usage
+        case "empty_peer", "invalid_tags": return ExitStatus.usage
         case "timeout": return ExitStatus.timeout
         case "stopped", "busy": return ExitStatus.unavailable
         default: return ExitStatus.failure

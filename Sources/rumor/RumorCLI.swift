@@ -29,7 +29,7 @@ struct RumorCommand: ParsableCommand {
         abstract: "Run and talk to Rumor mesh nodes.",
         discussion: "Every command but start and keygen talks to a running node through its control socket, HOME/NAME/control.sock. HOME is --home, else $RUMOR_HOME, else ~/.rumor.",
         version: RumorVersion.string,
-        subcommands: [Start.self, Peers.self, Send.self, Watch.self, Inbox.self, Wait.self, Status.self, Tags.self, Leave.self, Keygen.self]
+        subcommands: [Start.self, Peers.self, Send.self, Broadcast.self, Watch.self, Inbox.self, Chat.self, Wait.self, Status.self, Tags.self, Leave.self, Keygen.self]
     )
 }
 
@@ -44,6 +44,10 @@ enum Main {
             try command.run()
         } catch let failure as CLIFailure {
             fail(failure.message, code: failure.code)
+        } catch let code as ExitCode {
+            // The command already said what went wrong.
+            rumor_flush_stdout()
+            exit(code.rawValue)
         } catch {
             let code = RumorCommand.exitCode(for: error)
             if code == .success {

@@ -100,3 +100,45 @@ import Testing
         #expect(refused.exitCode == 64, "\(refused)")
     }
 }
+
+@Suite struct BroadcastCommandTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aBroadcastFromOneOfTenNodesIsSeenExactlyOnceByAllTenWatchers() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let seed = try home.start("node1")
+        let names = (1...10).map { "node\($0)" }
+        for name in names.dropFirst() { _ = try home.start(name, join: [seed.listen]) }
+        for name in names {
+            let waited = try home.client("wait", node: name, ["--alive", "10", "--timeout", "15"])
+            #expect(waited.exitCode == 0, "\(waited)")
+        }
+        let watchers = try names.map { try home.watch($0, syncingWith: $0 == "node1" ? "node2" : "node1") }
+
+        let sent = try home.client("broadcast", node: "node4", ["one to all ✓", "--json"])
+        #expect(sent.exitCode == 0, "\(sent)")
+        // A fence after it: once every watcher shows the fence, the broadcast had its chance to arrive twice.
+        for watcher in watchers {
+            _ = try watcher.next(within: .seconds(10)) { $0["kind"] as? String == "broadcast" && $0["text"] as? String == "one to all ✓" }
+        }
+        #expect(try home.client("broadcast", node: "node7", ["fence"]).exitCode == 0)
+        for (name, watcher) in zip(names, watchers) {
+            _ = try watcher.next(within: .seconds(10)) { $0["text"] as? String == "fence" }
+            let copies = watcher.events.filter { $0["kind"] as? String == "broadcast" && $0["text"] as? String == "one to all ✓" }
+            #expect(copies.count == 1, "\(name) saw the broadcast \(copies.count) times")
+            #expect(copies.first?["from"] as? String == "node4")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aBroadcastAboveEightKibibytesIsRefusedWithTheDataErrorCode() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        _ = try home.start("a")
+        let path = home.path + "/big"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 65, count: 8193)))
+        let refused = try home.client("broadcast", node: "a", ["--file", path])
+        #expect(refused.exitCode == 65, "\(refused)")
+        #expect(refused.hasOneStderrLine)
+    }
+}
