@@ -45,6 +45,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The embedding example of README.md, compiled with everything else so it cannot rot.
+        .executableTarget(name: "rumor-embedding-example", dependencies: ["Rumor"], path: "Examples/Embedding"),
         .target(name: "RumorSimulator", dependencies: ["RumorMembership", "RumorMessaging", "RumorWire"]),
         .testTarget(name: "RumorWireTests", dependencies: ["RumorWire"]),
         .testTarget(name: "RumorCryptoTests", dependencies: ["RumorCrypto", "RumorLink", "RumorWire"]),
