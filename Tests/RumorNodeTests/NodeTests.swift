@@ -190,7 +190,8 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
         let home = try TemporaryHome()
         let a = try startNode("a", home: home)
         var b = try startNode("b", home: home, join: [a.listenAddress])
-        try await a.waitForAlive(2, timeout: .seconds(10))
+        // Both sides: b's snapshot must already hold a when b stops.
+        for node in [a, b] { try await node.waitForAlive(2, timeout: .seconds(10)) }
         let firstIncarnation = try #require(await b.status()).incarnation
         await b.stop()
         // Same identity, same home, no --join.
