@@ -16,4 +16,26 @@ public enum DropReason: String, CaseIterable, Sendable, Error {
     case malformed
     /// Authenticated, but it claims to come from this very node (a reflection or a copy of our own traffic).
     case fromSelf = "from_self"
+    /// A transport datagram for a session index this node does not hold (expired, or never existed).
+    case unknownSession = "unknown_session"
+    /// A transport datagram for a session past its reject-after time.
+    case expiredSession = "expired_session"
+    /// A transport counter already received, or too far behind the window: a replay.
+    case replay
+    /// An initiation not newer than the last one accepted from the same initiator: a replayed handshake.
+    case staleHandshake = "stale_handshake"
+    /// A handshake whose Ed25519 signature does not verify, or whose ephemeral key is unusable.
+    case badSignature = "bad_signature"
+    /// A handshake meant for another identity.
+    case misdirected
+    /// Identity pinning: the peer is not on the allow list.
+    case notAllowed = "not_allowed"
+    /// Too many initiations from one host.
+    case rateLimited = "rate_limited"
+    /// The session table is full.
+    case tooManySessions = "too_many_sessions"
+    /// The packet's sender id is not the identity its session was made with.
+    case identityMismatch = "identity_mismatch"
+    /// A member claim or broadcast whose origin signature does not verify.
+    case forged
 }

@@ -17,14 +17,18 @@ public enum SealedPacket {
     /// The room left for the packet body (sender id and frames) in a datagram of the maximum size.
     public static let maxBodySize = PacketBody.maxDatagramSize - overhead
 
-    /// Seals a packet body under `key` with a fresh random nonce.
-    public static func seal(body: [UInt8], key: NetworkKey) -> [UInt8] {
+    /// Seals a body under `key` with a fresh random nonce (or `nonce`, for test vectors), as datagram `type`.
+    public static func seal(body: [UInt8], key: NetworkKey, type: UInt8 = typeNetworkSealed, nonce: [UInt8]? = nil) -> [UInt8] {
         var datagram: [UInt8] = []
         datagram.reserveCapacity(overhead + body.count)
         datagram.append(version)
-        datagram.append(typeNetworkSealed)
+        datagram.append(type)
         for shift in stride(from: 24, through: 0, by: -8) { datagram.append(UInt8(truncatingIfNeeded: key.id >> UInt32(shift))) }
-        datagram.append(contentsOf: SecureRandom.bytes(XChaCha20Poly1305.nonceSize))
+        if let nonce, nonce.count == XChaCha20Poly1305.nonceSize {
+            datagram.append(contentsOf: nonce)
+        } else {
+            datagram.append(contentsOf: SecureRandom.bytes(XChaCha20Poly1305.nonceSize))
+        }
         let header = datagram
         header.withUnsafeBytes { aad in
             body.withUnsafeBytes { plaintext in
@@ -36,12 +40,15 @@ public enum SealedPacket {
         return datagram
     }
 
-    /// Authenticates and opens a datagram; on success returns the packet body's bytes.
-    public static func open(_ datagram: UnsafeRawBufferPointer, keyring: NetworkKeyring) -> Result<[UInt8], DropReason> {
-        guard datagram.count >= minimumSize else { return .failure(.short) }
+    /// Authenticates and opens a datagram of `type` sealed under a network key; on success returns the body's
+    /// bytes. Checks run cheapest first: length, version, type, key id, and only then the AEAD.
+    /// - Parameter minimumBody: the shortest body that type can carry (a packet body by default).
+    public static func open(_ datagram: UnsafeRawBufferPointer, keyring: NetworkKeyring, type: UInt8 = typeNetworkSealed,
+                            minimumBody: Int = NodeID.byteCount + Frame.headerSize) -> Result<[UInt8], DropReason> {
+        guard datagram.count >= overhead + minimumBody else { return .failure(.short) }
         guard datagram.count <= PacketBody.maxDatagramSize else { return .failure(.oversize) }
         guard datagram[0] == version else { return .failure(.badVersion) }
-        guard datagram[1] == typeNetworkSealed else { return .failure(.badType) }
+        guard datagram[1] == type else { return .failure(.badType) }
         let keyID = UInt32(datagram[2]) << 24 | UInt32(datagram[3]) << 16 | UInt32(datagram[4]) << 8 | UInt32(datagram[5])
         guard let key = keyring.key(id: keyID) else { return .failure(.unknownKey) }
         let header = UnsafeRawBufferPointer(rebasing: datagram[0..<headerSize])

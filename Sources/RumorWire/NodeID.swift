@@ -47,7 +47,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         return NodeID(words: a, b, c, d)
     }
 
-    init(words w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
+    package init(words w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
         (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
     }
 }

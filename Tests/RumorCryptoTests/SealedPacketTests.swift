@@ -157,6 +157,8 @@ struct SealedPacketTests {
     func dropReasonNames() {
         #expect(DropReason.allCases.map(\.rawValue) == [
             "short", "oversize", "bad_version", "bad_type", "unknown_key", "auth_failed", "malformed", "from_self",
+            "unknown_session", "expired_session", "replay", "stale_handshake", "bad_signature", "misdirected", "not_allowed",
+            "rate_limited", "too_many_sessions", "identity_mismatch", "forged",
         ])
     }
 

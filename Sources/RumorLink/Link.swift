@@ -1,0 +1,377 @@
+import RumorCrypto
+import RumorWire
+
+/// The link layer as a value: per-address sessions established by a one-round-trip handshake, transport
+/// datagrams sealed under session keys with counter nonces and a replay window, rekeying with previous,
+/// current and next sessions so no datagram is lost to a key change. No sockets and no clocks: calls take
+/// `now` (monotonic) and `wallClock` (for handshake timestamps) and append effects.
+///
+/// Receive checks run cheapest first: length, version, type, then a table lookup (session index), the replay
+/// window's test, and only then cryptography; the window moves only after authentication.
+/// SeeAlso: WireGuard §5.4 (handshake), §5.4.6 (transport), RFC 6479 (anti-replay).
+public struct Link: Sendable {
+    public let me: NodeID
+    public let settings: LinkSettings
+    public private(set) var keyring: NetworkKeyring
+    /// When set, only these identities may hold a session with this node (identity pinning).
+    public var allowed: Set<NodeID>?
+    public private(set) var counters = LinkCounters()
+
+    let identity: IdentityKey
+    var sessions: [UInt32: Session] = [:]
+    var peers: [PeerAddress: PeerSlots] = [:]
+    var pendingByIndex: [UInt32: PeerAddress] = [:]
+    var lastInitiation: [NodeID: UInt64] = [:]
+    var buckets: [PeerAddress: TokenBucket] = [:]
+    var randomIndex: @Sendable () -> UInt32
+    var makeEphemeral: @Sendable () -> EphemeralKey
+
+    struct Session: Sendable {
+        var localIndex: UInt32
+        var remoteIndex: UInt32
+        var peer: NodeID
+        var address: PeerAddress
+        var send: SecretBytes
+        var receive: SecretBytes
+        var sendCounter: UInt64 = 0
+        var replay = ReplayWindow()
+        var created: Instant
+        var isInitiator: Bool
+    }
+
+    struct PeerSlots: Sendable {
+        var current: UInt32?
+        var previous: UInt32?
+        /// A responder's new session, used to send once the initiator has shown it holds the keys.
+        var next: UInt32?
+        var pending: Pending?
+        var queue: [[UInt8]] = []
+    }
+
+    struct Pending: Sendable {
+        var ephemeral: EphemeralKey
+        var initiation: HandshakeInitiation
+        var expected: NodeID?
+        var sentAt: Instant
+        var attempts: Int
+    }
+
+    struct TokenBucket: Sendable {
+        var tokens: Double
+        var updated: Instant
+    }
+
+    public init(identity: IdentityKey, keyring: NetworkKeyring, settings: LinkSettings = LinkSettings(),
+                randomIndex: @escaping @Sendable () -> UInt32 = { UInt32(truncatingIfNeeded: SecureRandom.uint64()) },
+                makeEphemeral: @escaping @Sendable () -> EphemeralKey = { EphemeralKey.generate() }) throws {
+        guard let me = NodeID(bytes: identity.publicKey) else { throw LinkError.badIdentity }
+        self.me = me
+        self.identity = identity
+        self.keyring = keyring
+        self.settings = settings
+        self.randomIndex = randomIndex
+        self.makeEphemeral = makeEphemeral
+    }
+
+    public enum LinkError: Error { case badIdentity }
+
+    // MARK: - Keyring
+
+    public mutating func replaceKeyring(_ keyring: NetworkKeyring) { self.keyring = keyring }
+
+    // MARK: - Sending
+
+    /// Sends one packet body to `address`: at once if a session is up, else after a handshake (the body waits).
+    /// - Parameter expected: the identity expected at that address, when known; a different one is refused.
+    public mutating func send(_ body: [UInt8], to address: PeerAddress, expected: NodeID? = nil, now: Instant, wallClock: UInt64,
+                              effects: inout [LinkEffect]) {
+        if let index = peers[address]?.current, var session = sessions[index], usable(session, now: now),
+           expected == nil || expected == session.peer {
+            effects.append(.send(seal(body, with: &session), to: address))
+            sessions[index] = session
+            if needsRekey(session, now: now), peers[address]?.pending == nil {
+                counters.rekeys += 1
+                startHandshake(to: address, expected: session.peer, now: now, wallClock: wallClock, effects: &effects)
+            }
+            return
+        }
+        var slots = peers[address] ?? PeerSlots()
+        slots.queue.append(body)
+        if slots.queue.count > settings.maxQueuedPerAddress {
+            slots.queue.removeFirst()
+            counters.queueDropped += 1
+        }
+        peers[address] = slots
+        if slots.pending == nil { startHandshake(to: address, expected: expected, now: now, wallClock: wallClock, effects: &effects) }
+    }
+
+    func usable(_ session: Session, now: Instant) -> Bool {
+        now - session.created < settings.rejectAfterTime && session.sendCounter < settings.rejectAfterMessages
+    }
+
+    func needsRekey(_ session: Session, now: Instant) -> Bool {
+        now - session.created >= settings.rekeyAfterTime || session.sendCounter >= settings.rekeyAfterMessages
+    }
+
+    func seal(_ body: [UInt8], with session: inout Session) -> [UInt8] {
+        let header = TransportHeader.make(receiverIndex: session.remoteIndex, counter: session.sendCounter)
+        var datagram = header
+        datagram.reserveCapacity(header.count + body.count + ChaCha20Poly1305.tagSize)
+        header.withUnsafeBytes { aad in
+            body.withUnsafeBytes { plaintext in
+                ChaCha20Poly1305.seal(plaintext: plaintext, additionalData: aad, counter: session.sendCounter, key: session.send,
+                                      appendingTo: &datagram)
+            }
+        }
+        session.sendCounter += 1
+        return datagram
+    }
+
+    mutating func startHandshake(to address: PeerAddress, expected: NodeID?, now: Instant, wallClock: UInt64, effects: inout [LinkEffect]) {
+        guard pendingByIndex.count < settings.maxPendingHandshakes else {
+            counters.handshakesAbandoned += 1
+            peers[address]?.queue.removeAll()
+            return
+        }
+        let ephemeral = makeEphemeral()
+        let index = freshIndex()
+        let initiation = HandshakeInitiation.make(identity: identity, initiator: me, ephemeral: ephemeral, senderIndex: index,
+                                                  timestamp: wallClock, responder: expected ?? Link.anyone)
+        if let old = peers[address]?.pending { pendingByIndex[old.initiation.senderIndex] = nil }
+        peers[address, default: PeerSlots()].pending = Pending(ephemeral: ephemeral, initiation: initiation, expected: expected,
+                                                                sentAt: now, attempts: 1)
+        pendingByIndex[index] = address
+        counters.handshakesInitiated += 1
+        effects.append(.send(SealedPacket.seal(body: initiation.encode(), key: keyring.primary, type: Link.typeInitiation), to: address))
+    }
+
+    static let anyone = NodeID(words: 0, 0, 0, 0)
+    public static let typeInitiation: UInt8 = 2
+    public static let typeResponse: UInt8 = 3
+
+    mutating func freshIndex() -> UInt32 {
+        for _ in 0..<64 {
+            let index = randomIndex()
+            if index != 0, sessions[index] == nil, pendingByIndex[index] == nil { return index }
+        }
+        // 2^32 indices and at most a few thousand in use: 64 misses in a row do not happen; stay correct anyway.
+        var index: UInt32 = 1
+        while sessions[index] != nil || pendingByIndex[index] != nil { index &+= 1 }
+        return index
+    }
+
+    // MARK: - Receiving
+
+    /// Handles one datagram from `address`.
+    public mutating func receive(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
+                                 effects: inout [LinkEffect]) {
+        guard datagram.count >= 2 else { return effects.append(.drop(.short)) }
+        guard datagram.count <= PacketBody.maxDatagramSize else { return effects.append(.drop(.oversize)) }
+        guard datagram[0] == SealedPacket.version else { return effects.append(.drop(.badVersion)) }
+        switch datagram[1] {
+        case TransportHeader.type: receiveTransport(datagram, from: address, now: now, effects: &effects)
+        case Link.typeInitiation: receiveInitiation(datagram, from: address, now: now, wallClock: wallClock, effects: &effects)
+        case Link.typeResponse: receiveResponse(datagram, from: address, now: now, wallClock: wallClock, effects: &effects)
+        default: effects.append(.drop(.badType))
+        }
+    }
+
+    mutating func receiveTransport(_ datagram: [UInt8], from address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
+        guard datagram.count >= TransportHeader.size + ChaCha20Poly1305.tagSize else { return effects.append(.drop(.short)) }
+        var reader = ByteReader(datagram)
+        _ = reader.readUInt16()
+        guard reader.readUInt16() == 0, let index = reader.readUInt32(), let counter = reader.readUInt64() else {
+            return effects.append(.drop(.badType))
+        }
+        guard var session = sessions[index] else { return effects.append(.drop(.unknownSession)) }
+        guard now - session.created < settings.rejectAfterTime else { return effects.append(.drop(.expiredSession)) }
+        guard session.replay.wouldAccept(counter) else { return effects.append(.drop(.replay)) }
+        let opened = datagram.withUnsafeBytes { raw in
+            ChaCha20Poly1305.open(ciphertext: UnsafeRawBufferPointer(rebasing: raw[TransportHeader.size...]),
+                                  additionalData: UnsafeRawBufferPointer(rebasing: raw[0..<TransportHeader.size]),
+                                  counter: counter, key: session.receive)
+        }
+        guard let body = opened else { return effects.append(.drop(.authFailed)) }
+        // Only now, authenticated, may the datagram move the window.
+        _ = session.replay.accept(counter)
+        sessions[index] = session
+        if peers[session.address]?.next == index { confirm(index, now: now, effects: &effects) }
+        if !body.isEmpty { effects.append(.deliver(body, from: session.peer, address: address)) }
+    }
+
+    /// The initiator used the responder's new session: it holds the keys, so the responder sends with it now.
+    mutating func confirm(_ index: UInt32, now: Instant, effects: inout [LinkEffect]) {
+        guard let session = sessions[index], var slots = peers[session.address] else { return }
+        retire(slots.previous)
+        slots.previous = slots.current
+        slots.current = index
+        slots.next = nil
+        peers[session.address] = slots
+        flushQueue(of: session.address, now: now, effects: &effects)
+    }
+
+    mutating func receiveInitiation(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
+                                    effects: inout [LinkEffect]) {
+        guard admitHandshake(from: address, now: now) else { return effects.append(.drop(.rateLimited)) }
+        let opened = datagram.withUnsafeBytes {
+            SealedPacket.open($0, keyring: keyring, type: Link.typeInitiation, minimumBody: HandshakeInitiation.size)
+        }
+        guard case .success(let plaintext) = opened else {
+            if case .failure(let reason) = opened { effects.append(.drop(reason)) }
+            return
+        }
+        guard let initiation = HandshakeInitiation.decode(plaintext) else { return effects.append(.drop(.malformed)) }
+        guard initiation.initiator != me else { return effects.append(.drop(.fromSelf)) }
+        guard initiation.responder == me || initiation.responder == Link.anyone else { return effects.append(.drop(.misdirected)) }
+        guard initiation.isSignatureValid else { return effects.append(.drop(.badSignature)) }
+        guard allowed?.contains(initiation.initiator) ?? true else { return effects.append(.drop(.notAllowed)) }
+        guard initiation.timestamp > lastInitiation[initiation.initiator] ?? 0 else { return effects.append(.drop(.staleHandshake)) }
+        guard sessions.count < settings.maxSessions else { return effects.append(.drop(.tooManySessions)) }
+        let ephemeral = makeEphemeral()
+        guard let keys = ephemeral.sessionKeys(peerPublicKey: initiation.ephemeral, initiator: false) else {
+            return effects.append(.drop(.badSignature))
+        }
+        if lastInitiation.count > settings.maxSessions * 2 { lastInitiation.removeAll(keepingCapacity: true) }
+        lastInitiation[initiation.initiator] = initiation.timestamp
+        let index = freshIndex()
+        sessions[index] = Session(localIndex: index, remoteIndex: initiation.senderIndex, peer: initiation.initiator, address: address,
+                                  send: keys.send, receive: keys.receive, created: now, isInitiator: false)
+        var slots = peers[address] ?? PeerSlots()
+        retire(slots.next)
+        slots.next = index
+        peers[address] = slots
+        counters.handshakesAnswered += 1
+        let response = HandshakeResponse.make(identity: identity, responder: me, ephemeral: ephemeral, senderIndex: index,
+                                              answering: initiation)
+        // The response (72 + 64 bytes + seal) is smaller than the initiation: no amplification.
+        effects.append(.send(SealedPacket.seal(body: response.encode(), key: keyring.primary, type: Link.typeResponse), to: address))
+        effects.append(.established(peer: initiation.initiator, address: address))
+    }
+
+    mutating func receiveResponse(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
+                                  effects: inout [LinkEffect]) {
+        let opened = datagram.withUnsafeBytes {
+            SealedPacket.open($0, keyring: keyring, type: Link.typeResponse, minimumBody: HandshakeResponse.size)
+        }
+        guard case .success(let plaintext) = opened else {
+            if case .failure(let reason) = opened { effects.append(.drop(reason)) }
+            return
+        }
+        guard let response = HandshakeResponse.decode(plaintext) else { return effects.append(.drop(.malformed)) }
+        guard let target = pendingByIndex[response.receiverIndex], let pending = peers[target]?.pending,
+              pending.initiation.senderIndex == response.receiverIndex else { return effects.append(.drop(.unknownSession)) }
+        guard pending.expected == nil || pending.expected == response.responder, response.responder != me else {
+            return effects.append(.drop(.misdirected))
+        }
+        guard response.isSignatureValid(answering: pending.initiation) else { return effects.append(.drop(.badSignature)) }
+        guard allowed?.contains(response.responder) ?? true else { return effects.append(.drop(.notAllowed)) }
+        guard let keys = pending.ephemeral.sessionKeys(peerPublicKey: response.ephemeral, initiator: true) else {
+            return effects.append(.drop(.badSignature))
+        }
+        pendingByIndex[response.receiverIndex] = nil
+        let index = response.receiverIndex
+        sessions[index] = Session(localIndex: index, remoteIndex: response.senderIndex, peer: response.responder, address: target,
+                                  send: keys.send, receive: keys.receive, created: now, isInitiator: true)
+        var slots = peers[target] ?? PeerSlots()
+        slots.pending = nil
+        retire(slots.previous)
+        slots.previous = slots.current
+        slots.current = index
+        peers[target] = slots
+        counters.handshakesCompleted += 1
+        effects.append(.established(peer: response.responder, address: target))
+        // The first datagram under the new keys confirms them to the responder; send a keepalive if nothing waits.
+        if slots.queue.isEmpty, var session = sessions[index] {
+            effects.append(.send(seal([], with: &session), to: target))
+            sessions[index] = session
+        }
+        flushQueue(of: target, now: now, effects: &effects)
+    }
+
+    mutating func flushQueue(of address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
+        guard var slots = peers[address], let index = slots.current, var session = sessions[index], !slots.queue.isEmpty else { return }
+        for body in slots.queue { effects.append(.send(seal(body, with: &session), to: address)) }
+        slots.queue.removeAll()
+        sessions[index] = session
+        peers[address] = slots
+    }
+
+    mutating func retire(_ index: UInt32?) {
+        guard let index else { return }
+        // Dropping the session drops the last reference to its keys, which SecretBytes wipes.
+        sessions[index] = nil
+    }
+
+    /// Per source host, so one host's flood of initiations cannot crowd out the others.
+    mutating func admitHandshake(from address: PeerAddress, now: Instant) -> Bool {
+        let host = address.withPort(0)
+        var bucket = buckets[host] ?? TokenBucket(tokens: settings.handshakeBurst, updated: now)
+        bucket.tokens = min(settings.handshakeBurst, bucket.tokens + (now - bucket.updated).seconds * settings.handshakesPerSecond)
+        bucket.updated = now
+        let admitted = bucket.tokens >= 1
+        if admitted { bucket.tokens -= 1 }
+        if buckets.count > 4096 { buckets.removeAll(keepingCapacity: true) }
+        buckets[host] = bucket
+        return admitted
+    }
+
+    // MARK: - Timers
+
+    public var nextWake: Instant {
+        var wake = Instant.distantFuture
+        for address in pendingByIndex.values {
+            if let pending = peers[address]?.pending { wake = min(wake, pending.sentAt + settings.handshakeRetry) }
+        }
+        return wake
+    }
+
+    /// Retries unanswered handshakes, and forgets sessions past `rejectAfterTime`.
+    public mutating func tick(now: Instant, wallClock: UInt64, effects: inout [LinkEffect]) {
+        for (index, address) in pendingByIndex.sorted(by: { $0.key < $1.key }) {
+            guard let pending = peers[address]?.pending, now - pending.sentAt >= settings.handshakeRetry else { continue }
+            pendingByIndex[index] = nil
+            if pending.attempts >= settings.maxHandshakeAttempts {
+                peers[address]?.pending = nil
+                counters.queueDropped += peers[address]?.queue.count ?? 0
+                peers[address]?.queue.removeAll()
+                counters.handshakesAbandoned += 1
+                continue
+            }
+            let attempts = pending.attempts
+            startHandshake(to: address, expected: pending.expected, now: now, wallClock: max(wallClock, pending.initiation.timestamp + 1),
+                           effects: &effects)
+            peers[address]?.pending?.attempts = attempts + 1
+        }
+        expireSessions(now: now)
+    }
+
+    var nextExpiryCheck = Instant.zero
+
+    mutating func expireSessions(now: Instant) {
+        guard now >= nextExpiryCheck else { return }
+        nextExpiryCheck = now + .seconds(1)
+        for (index, session) in sessions where now - session.created >= settings.rejectAfterTime {
+            sessions[index] = nil
+            counters.sessionsExpired += 1
+            if var slots = peers[session.address] {
+                if slots.current == index { slots.current = nil }
+                if slots.previous == index { slots.previous = nil }
+                if slots.next == index { slots.next = nil }
+                peers[session.address] = slots.current == nil && slots.previous == nil && slots.next == nil
+                    && slots.pending == nil && slots.queue.isEmpty ? nil : slots
+            }
+        }
+    }
+
+    /// Sessions currently held (for `rumor status`).
+    public var sessionCount: Int { sessions.count }
+}
+
+/// What the link layer asks its shell to do.
+public enum LinkEffect: Sendable, Equatable {
+    case send([UInt8], to: PeerAddress)
+    /// An authenticated packet body from `from` (a session-verified identity).
+    case deliver([UInt8], from: NodeID, address: PeerAddress)
+    case drop(DropReason)
+    case established(peer: NodeID, address: PeerAddress)
+}
