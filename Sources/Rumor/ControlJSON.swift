@@ -49,6 +49,16 @@ public enum ControlJSON {
                 ("expired", .number(Double(status.broadcasts.expired))),
                 ("evicted", .number(Double(status.broadcasts.evicted))),
             ])),
+            ("sessions", .object([
+                ("active", .number(Double(status.sessions))),
+                ("handshakes_initiated", .number(Double(status.link.handshakesInitiated))),
+                ("handshakes_completed", .number(Double(status.link.handshakesCompleted))),
+                ("handshakes_answered", .number(Double(status.link.handshakesAnswered))),
+                ("handshakes_abandoned", .number(Double(status.link.handshakesAbandoned))),
+                ("rekeys", .number(Double(status.link.rekeys))),
+                ("expired", .number(Double(status.link.sessionsExpired))),
+                ("queue_dropped", .number(Double(status.link.queueDropped))),
+            ])),
             ("inbox", .object([("waiting", .number(Double(status.inbox))), ("dropped", .number(Double(status.inboxDropped)))])),
             ("conflicts", .array(status.conflicts.map { .string($0) })),
         ])

@@ -42,7 +42,8 @@ final class NodeLoop: @unchecked Sendable {
     var messaging: DirectMessaging
     var broadcasts: Broadcasts
     var undecodableEnvelopes = 0
-    var keyring: NetworkKeyring
+    var link: Link
+    private var linkEffects: [LinkEffect] = []
     var traffic = TrafficCounters()
     var conflicts: [String] = []
     private var membershipEffects: [MembershipEffect] = []
@@ -57,8 +58,13 @@ final class NodeLoop: @unchecked Sendable {
     private var snapshotDirty = false
     private var nextSnapshotAt = Instant.zero
     private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
+    private var nextLinkHousekeeping = Instant.zero
+
+    /// Wall-clock nanoseconds: handshake timestamps must grow across restarts, which a monotonic clock does not.
+    private var wallClock: UInt64 { UInt64(max(0, wallClockNanoseconds())) }
 
     init(identity: IdentityKey, name: String, socket: UDPSocket, advertise: PeerAddress, keyring: NetworkKeyring,
+         linkSettings: LinkSettings, allowed: Set<NodeID>?,
          tags: Tags, incarnation: UInt64, membershipSettings: MembershipSettings, messagingSettings: MessagingSettings,
          broadcastSettings: BroadcastSettings,
          files: NodeFiles, inboxCapacity: Int, logger: Logger) throws {
@@ -69,7 +75,9 @@ final class NodeLoop: @unchecked Sendable {
         self.me = me
         self.name = name
         self.socket = socket
-        self.keyring = keyring
+        var link = try Link(identity: identity, keyring: keyring, settings: linkSettings)
+        link.allowed = allowed
+        self.link = link
         self.hub = EventHub(inboxCapacity: inboxCapacity, inboxByteCapacity: 16 << 20)
         self.logger = logger
         self.files = files
@@ -139,7 +147,7 @@ final class NodeLoop: @unchecked Sendable {
         while true {
             let now = Instant(nanoseconds: monotonicNow())
             if let stopAt, now >= stopAt { break }
-            var wake = min(membership.nextWake, messaging.nextWake, broadcasts.nextWake)
+            var wake = min(membership.nextWake, messaging.nextWake, broadcasts.nextWake, link.nextWake, nextLinkHousekeeping)
             if let stopAt { wake = min(wake, stopAt) }
             if let first = aliveWaiters.map(\.deadline).min() { wake = min(wake, first) }
             if snapshotDirty { wake = min(wake, nextSnapshotAt) }
@@ -157,6 +165,11 @@ final class NodeLoop: @unchecked Sendable {
             }
             if fds[0].revents != 0 { receiveBatch() }
             let after = Instant(nanoseconds: monotonicNow())
+            if after >= link.nextWake || after >= nextLinkHousekeeping {
+                link.tick(now: after, wallClock: wallClock, effects: &linkEffects)
+                nextLinkHousekeeping = after + .seconds(1)
+                performLink(now: after)
+            }
             if after >= membership.nextWake { membership.tick(now: after, effects: &membershipEffects) }
             if after >= messaging.nextWake { messaging.tick(now: after, effects: &messagingEffects) }
             if after >= broadcasts.nextWake { broadcasts.tick(members: aliveOthers, now: after, effects: &broadcastEffects) }
@@ -213,24 +226,39 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     private func handleDatagram(count: Int, from source: PeerAddress, now: Instant) {
-        let opened = receiveBuffer.withUnsafeBytes { raw in
-            SealedPacket.open(UnsafeRawBufferPointer(rebasing: raw[0..<min(count, raw.count)]), keyring: keyring)
+        let datagram = Array(receiveBuffer.prefix(min(count, PacketBody.maxDatagramSize + 1)))
+        link.receive(datagram, from: source, now: now, wallClock: wallClock, effects: &linkEffects)
+        performLink(now: now)
+    }
+
+    /// Carries out what the link layer asked: datagrams to send, authenticated bodies to hand on, drops to count.
+    private func performLink(now: Instant) {
+        guard !linkEffects.isEmpty else { return }
+        let effects = linkEffects
+        linkEffects.removeAll(keepingCapacity: true)
+        for effect in effects {
+            switch effect {
+            case .send(let datagram, let address): transmit(datagram, to: address)
+            case .drop(let reason): drop(reason)
+            case .established(let peer, let address): logger.debug("session with \(peer.short) at \(address)")
+            case .deliver(let body, let peer, let address): handleBody(body, from: peer, address: address, now: now)
+            }
         }
-        let bodyBytes: [UInt8]
-        switch opened {
-        case .failure(let reason):
-            drop(reason)
-            return
-        case .success(let bytes):
-            bodyBytes = bytes
-        }
+    }
+
+    private func handleBody(_ bytes: [UInt8], from peer: NodeID, address source: PeerAddress, now: Instant) {
         let packet: PacketBody
-        switch PacketBody.decode(bodyBytes[...]) {
+        switch PacketBody.decode(bytes[...]) {
         case .failure:
             drop(.malformed)
             return
         case .success(let decoded):
             packet = decoded
+        }
+        // The session proved who sent this: a packet claiming another sender is a forgery.
+        guard packet.sender == peer else {
+            drop(.identityMismatch)
+            return
         }
         guard packet.sender != me else {
             drop(.fromSelf)
@@ -367,12 +395,18 @@ final class NodeLoop: @unchecked Sendable {
             traffic.sendFailures += 1
             return
         }
-        send(frames, to: address)
+        send(frames, to: address, expected: peer)
     }
 
-    private func send(_ frames: [Frame], to address: PeerAddress) {
+    /// Sends frames in one packet through the link (a session, or a handshake first).
+    private func send(_ frames: [Frame], to address: PeerAddress, expected: NodeID? = nil) {
         let body = PacketBody(sender: me, frames: frames).encode()
-        let datagram = SealedPacket.seal(body: body, key: keyring.primary)
+        let now = Instant(nanoseconds: monotonicNow())
+        link.send(body, to: address, expected: expected, now: now, wallClock: wallClock, effects: &linkEffects)
+        performLink(now: now)
+    }
+
+    private func transmit(_ datagram: [UInt8], to address: PeerAddress) {
         let sent = datagram.withUnsafeBytes { socket.send($0, to: address) }
         if sent {
             traffic.datagramsOut += 1
@@ -399,7 +433,7 @@ final class NodeLoop: @unchecked Sendable {
         return NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
                           incarnation: membership.myself.incarnation, localHealth: membership.localHealth, members: counts,
                           traffic: traffic, messaging: messaging.counters, broadcasts: broadcasts.counters, conflicts: conflicts,
-                          networkKeyID: keyring.primary.idHex, inbox: hub.inboxStatus.count, inboxDropped: hub.inboxStatus.dropped)
+                          networkKeyID: link.keyring.primary.idHex, link: link.counters, sessions: link.sessionCount, inbox: hub.inboxStatus.count, inboxDropped: hub.inboxStatus.dropped)
     }
 
     /// Finds a member by exact name (live ones first) or by a unique id prefix of at least 8 hex characters.

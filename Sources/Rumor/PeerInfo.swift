@@ -30,6 +30,8 @@ public struct NodeStatus: Sendable, Equatable {
     public var broadcasts: BroadcastCounters
     public var conflicts: [String]
     public var networkKeyID: String
+    public var link: LinkCounters
+    public var sessions: Int
     /// Messages waiting in the inbox, and how many were dropped because it was full.
     public var inbox: Int
     public var inboxDropped: Int

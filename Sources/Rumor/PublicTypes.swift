@@ -1,3 +1,4 @@
+import RumorLink
 import RumorMembership
 import RumorMessaging
 import RumorWire
@@ -11,3 +12,4 @@ public typealias MembershipSettings = RumorMembership.MembershipSettings
 public typealias MessagingSettings = RumorMessaging.MessagingSettings
 public typealias BroadcastSettings = RumorMessaging.BroadcastSettings
 public typealias BroadcastKey = RumorMessaging.BroadcastKey
+public typealias LinkSettings = RumorLink.LinkSettings

@@ -22,6 +22,9 @@ public struct NodeConfiguration: Sendable {
     public var membershipSettings: MembershipSettings?
     public var messagingSettings: MessagingSettings
     public var broadcastSettings: BroadcastSettings
+    public var linkSettings: LinkSettings
+    /// Identity pinning: when set, only these node ids may hold a session with this node.
+    public var allowed: Set<NodeID>?
     /// Messages kept for later (`rumor inbox`) while no one subscribes to events; the oldest go first.
     public var inboxCapacity = 1024
     public var logger: Logger
@@ -38,6 +41,7 @@ public struct NodeConfiguration: Sendable {
         self.profile = profile
         self.messagingSettings = MessagingSettings()
         self.broadcastSettings = BroadcastSettings()
+        self.linkSettings = LinkSettings()
         self.logger = logger
     }
 }
@@ -103,7 +107,8 @@ public final class RumorNode: Sendable {
         let snapshot = FileIO.read(files.snapshotPath, limit: 64 << 20).map { PeerSnapshot.parse(String(decoding: $0, as: UTF8.self)) }
         let remembered = (try? snapshot.get()) ?? PeerSnapshot(incarnation: 0, peers: [])
         let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
-                                keyring: NetworkKeyring(primary: networkKey), tags: tags, incarnation: remembered.incarnation + 1,
+                                keyring: NetworkKeyring(primary: networkKey), linkSettings: configuration.linkSettings,
+                                allowed: configuration.allowed, tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
                                 broadcastSettings: configuration.broadcastSettings,
                                 files: files, inboxCapacity: max(0, configuration.inboxCapacity), logger: configuration.logger)

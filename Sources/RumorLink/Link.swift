@@ -302,18 +302,28 @@ public struct Link: Sendable {
         sessions[index] = nil
     }
 
-    /// Per source host, so one host's flood of initiations cannot crowd out the others.
+    /// Per source address (a flood from one address cannot crowd out the others), and in all (a flood from
+    /// many spoofed addresses cannot take all the CPU).
     mutating func admitHandshake(from address: PeerAddress, now: Instant) -> Bool {
-        let host = address.withPort(0)
-        var bucket = buckets[host] ?? TokenBucket(tokens: settings.handshakeBurst, updated: now)
-        bucket.tokens = min(settings.handshakeBurst, bucket.tokens + (now - bucket.updated).seconds * settings.handshakesPerSecond)
-        bucket.updated = now
-        let admitted = bucket.tokens >= 1
-        if admitted { bucket.tokens -= 1 }
+        func refill(_ bucket: inout TokenBucket, rate: Double, burst: Double) {
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated).seconds * rate)
+            bucket.updated = now
+        }
+        var bucket = buckets[address] ?? TokenBucket(tokens: settings.handshakeBurst, updated: now)
+        refill(&bucket, rate: settings.handshakesPerSecond, burst: settings.handshakeBurst)
+        refill(&globalBucket, rate: settings.handshakesPerSecondTotal, burst: settings.handshakesPerSecondTotal)
+        let admitted = bucket.tokens >= 1 && globalBucket.tokens >= 1
+        if admitted {
+            bucket.tokens -= 1
+            globalBucket.tokens -= 1
+        }
         if buckets.count > 4096 { buckets.removeAll(keepingCapacity: true) }
-        buckets[host] = bucket
+        buckets[address] = bucket
         return admitted
     }
+
+    /// Starts full, like every per-address bucket.
+    lazy var globalBucket = TokenBucket(tokens: settings.handshakesPerSecondTotal, updated: .zero)
 
     // MARK: - Timers
 

@@ -16,9 +16,11 @@ public struct LinkSettings: Sendable, Equatable {
     /// Sessions and handshakes in flight, in all.
     public var maxSessions = 16_384
     public var maxPendingHandshakes = 1024
-    /// Initiations answered per source host: a token bucket of `handshakeBurst` refilled at `handshakesPerSecond`.
+    /// Initiations answered per source address: a token bucket of `handshakeBurst` refilled at `handshakesPerSecond`…
     public var handshakesPerSecond: Double = 20
     public var handshakeBurst: Double = 40
+    /// …and from all addresses together, at most this many per second (with a burst of as many).
+    public var handshakesPerSecondTotal: Double = 2000
 
     public init() {}
 }

@@ -3,10 +3,10 @@ import Testing
 /// Whatever arrives at the UDP port, a node counts it, drops it, and keeps serving the mesh.
 @Suite("Junk datagrams", .timeLimit(.minutes(1)))
 struct JunkDatagramTests {
-    /// The sealed header is version, type, key id (4 bytes), nonce (24 bytes); see `SealedPacket`.
+    /// Datagram types: 2 and 3 are handshakes sealed under the network key (header: version, type, key id (4),
+    /// nonce (24)); 4 is a transport datagram (header: version, type, reserved (2), session index (4), counter (8)).
     static let nonceSize = 24
-    /// Header (30), sender id (32), one empty frame (3) and the AEAD tag (16): anything shorter is `short`.
-    static let minimumSealedSize = 81
+    static let initiationSize = 30 + 172 + 16
     static let maxDatagramSize = 1200
 
     struct Batch {
@@ -14,28 +14,28 @@ struct JunkDatagramTests {
         let datagrams: [[UInt8]]
     }
 
-    static func header(version: UInt8 = 1, type: UInt8 = 1, keyID: [UInt8]) -> [UInt8] {
+    static func sealedHeader(version: UInt8 = 1, type: UInt8 = 2, keyID: [UInt8]) -> [UInt8] {
         [version, type] + keyID + randomBytes(nonceSize)
     }
 
-    /// Random bodies behind plausible headers, of lengths that pass the size checks.
-    static func forged(_ count: Int, header make: () -> [UInt8]) -> [[UInt8]] {
-        (0..<count).map { _ in make() + randomBytes(Int.random(in: minimumSealedSize...maxDatagramSize - 30)) }
-    }
+    static func transportHeader() -> [UInt8] { [1, 4, 0, 0] + randomBytes(12) }
 
     static func batches(keyID: [UInt8]) -> (random: [[UInt8]], classified: [Batch]) {
         var foreignKey = keyID
         foreignKey[0] ^= 0x5A
+        // Forged initiations come from one address, whose handshake budget is a burst of 40: stay below it.
+        let initiation = { (key: [UInt8]) in sealedHeader(keyID: key) + randomBytes(initiationSize - 30) }
         return (
-            random: (0..<200).map { _ in randomBytes(Int.random(in: 1...maxDatagramSize)) },
+            random: (0..<200).map { _ in [UInt8.random(in: 2...255)] + randomBytes(Int.random(in: 0...maxDatagramSize - 1)) },
             classified: [
-                // Truncations of a datagram sealed under the node's own key: every prefix, the empty one included.
-                Batch(reason: "short", datagrams: (0..<minimumSealedSize).map { Array((header(keyID: keyID) + randomBytes(maxDatagramSize)).prefix($0)) }),
-                Batch(reason: "oversize", datagrams: (0..<10).map { _ in header(keyID: keyID) + randomBytes(Int.random(in: maxDatagramSize...4000)) }),
-                Batch(reason: "bad_version", datagrams: forged(20) { header(version: 2, keyID: keyID) }),
-                Batch(reason: "bad_type", datagrams: forged(20) { header(type: 7, keyID: keyID) }),
-                Batch(reason: "unknown_key", datagrams: forged(50) { header(keyID: foreignKey) }),
-                Batch(reason: "auth_failed", datagrams: forged(50) { header(keyID: keyID) }),
+                // A transport datagram needs its 16-byte header and a 16-byte tag: every shorter prefix is short.
+                Batch(reason: "short", datagrams: [[], [1]] + (2..<32).map { Array(([1, 4] + randomBytes(40)).prefix($0)) }),
+                Batch(reason: "oversize", datagrams: (0..<10).map { _ in transportHeader() + randomBytes(Int.random(in: maxDatagramSize...4000)) }),
+                Batch(reason: "bad_version", datagrams: (0..<20).map { _ in [2, 4] + randomBytes(100) }),
+                Batch(reason: "bad_type", datagrams: (0..<20).map { _ in [1, 7] + randomBytes(100) } + (0..<10).map { _ in [1, 1] + randomBytes(200) }),
+                Batch(reason: "unknown_session", datagrams: (0..<50).map { _ in transportHeader() + randomBytes(Int.random(in: 16...1000)) }),
+                Batch(reason: "unknown_key", datagrams: (0..<15).map { _ in initiation(foreignKey) }),
+                Batch(reason: "auth_failed", datagrams: (0..<15).map { _ in initiation(keyID) }),
             ]
         )
     }
@@ -80,6 +80,7 @@ struct JunkDatagramTests {
         }
         #expect((counter(after, "datagrams.in") ?? 0) - (counter(before, "datagrams.in") ?? 0) >= needed)
         #expect(counter(settled, "dropped.malformed") == counter(before, "dropped.malformed"), "junk cannot authenticate, so nothing is malformed")
+        #expect(counter(settled, "dropped.rate_limited") == counter(before, "dropped.rate_limited"), "30 forged initiations stay within one address's budget")
 
         let send = try home.client("send", node: "node2", ["target", "still standing"])
         #expect(send.exitCode == 0, "\(send)")
