@@ -82,6 +82,24 @@ public enum ControlJSON {
         }
     }
 
+    /// The answer to a `keys` request: `ok` is true only when every member asked applied it.
+    public static func keyReport(_ report: KeyReport, action: KeyAction) -> JSON {
+        var fields: [(String, JSON)] = [("ok", .bool(report.allOK)), ("action", .string(action.name))]
+        switch action {
+        case .install(let key): fields.append(("key_id", .string(key.idHex)))
+        case .use(let id), .remove(let id): fields.append(("key_id", .string(NetworkKey.hex(id))))
+        case .list: break
+        }
+        fields.append(("nodes", .array(report.results.map { result in
+            .object([
+                ("name", .string(result.name)), ("id", .string(result.id.hex)), ("ok", .bool(result.ok)),
+                ("answered", .bool(result.answered)), ("error", result.error.map { .string($0) } ?? .null),
+                ("keys", .array(result.keys.map { .object([("key_id", .string($0.id)), ("primary", .bool($0.primary))]) })),
+            ])
+        })))
+        return .object(fields)
+    }
+
     /// The stable error codes of control responses; the CLI maps each to an exit code.
     public static func errorCode(_ error: RumorError) -> String {
         switch error {

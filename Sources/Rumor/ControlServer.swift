@@ -160,6 +160,28 @@ public final class ControlServer: Sendable {
             case .failure(let error):
                 return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
             }
+        case "keys":
+            let action: KeyAction
+            switch request["action"]?.stringValue {
+            case "list": action = .list
+            case "install":
+                guard let text = request["key"]?.stringValue, let bytes = Base64.decode(text), let key = NetworkKey(bytes: bytes) else {
+                    return reply(fd, ControlJSON.failure("bad_request", "install needs \"key\": a 32-byte network key in base64"))
+                }
+                action = .install(key)
+            case "use", "remove":
+                guard let text = request["key_id"]?.stringValue, text.count == 8, let id = UInt32(text, radix: 16) else {
+                    return reply(fd, ControlJSON.failure("bad_request", "\(request["action"]?.stringValue ?? "") needs \"key_id\": 8 hex characters"))
+                }
+                action = request["action"]?.stringValue == "use" ? .use(keyID: id) : .remove(keyID: id)
+            default:
+                return reply(fd, ControlJSON.failure("bad_request", "keys needs \"action\": list, install, use or remove"))
+            }
+            let timeout = request["timeout"]?.doubleValue ?? 10
+            guard timeout > 0, timeout <= 3600 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in (0, 3600] seconds")) }
+            let local = request["local"]?.boolValue ?? false
+            let report = blocking { self.node.keys(action, local: local, timeout: .milliseconds(Int64(timeout * 1000)), completion: $0) }
+            return reply(fd, ControlJSON.keyReport(report, action: action))
         case "wait":
             guard let count = request["alive"]?.intValue, count >= 1 else {
                 return reply(fd, ControlJSON.failure("bad_request", "wait needs \"alive\": a whole number ≥ 1"))

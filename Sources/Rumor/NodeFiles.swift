@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import RumorCrypto
+import RumorLink
 import RumorWire
 import Synchronization
 
@@ -31,6 +32,8 @@ public struct NodeFiles: Sendable {
     public var controlSocketPath: String { directory + "/control.sock" }
     public var lockPath: String { directory + "/node.lock" }
     public var snapshotPath: String { directory + "/peers.snapshot" }
+    /// Written once `rumor keys` changes the node's keys; from then on it wins over `--network-key`.
+    public var keyringPath: String { directory + "/keyring" }
     public var defaultNetworkKeyPath: String { home + "/network.key" }
 
     /// Creates the home and node folders (0700) if needed.
@@ -80,6 +83,38 @@ public struct NodeFiles: Sendable {
         case .failure(let error):
             throw RumorError.badKeyFile(path: path, reason: "cannot be read: \(error)")
         }
+    }
+}
+
+extension NodeFiles {
+    /// The keyring saved by an earlier key rotation, or nil when there is none. One key per line in base64,
+    /// the primary key first.
+    func loadKeyring() throws -> NetworkKeyring? {
+        switch FileIO.read(keyringPath, limit: 64 * 1024) {
+        case .failure(let error) where error.errno == ENOENT:
+            return nil
+        case .failure(let error):
+            throw RumorError.badKeyFile(path: keyringPath, reason: "cannot be read: \(error)")
+        case .success(let bytes):
+            var keyring: NetworkKeyring?
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
+                guard case .success(let key) = NetworkKey.parse(fileText: String(line)) else {
+                    throw RumorError.badKeyFile(path: keyringPath, reason: "holds a line that is not a network key")
+                }
+                if keyring == nil {
+                    keyring = NetworkKeyring(primary: key)
+                } else if case .failure(let error) = keyring?.install(key) {
+                    throw RumorError.badKeyFile(path: keyringPath, reason: error.description)
+                }
+            }
+            guard let keyring else { throw RumorError.badKeyFile(path: keyringPath, reason: "holds no key") }
+            return keyring
+        }
+    }
+
+    func saveKeyring(_ keyring: NetworkKeyring) throws {
+        let others = keyring.keys.filter { $0.id != keyring.primary.id }
+        try FileIO.replace(([keyring.primary] + others).map(\.fileText).joined(), at: keyringPath, mode: 0o600)
     }
 }
 

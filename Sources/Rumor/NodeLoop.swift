@@ -59,6 +59,15 @@ final class NodeLoop: @unchecked Sendable {
     private var nextSnapshotAt = Instant.zero
     private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
     private var nextLinkHousekeeping = Instant.zero
+    private var keyOperations: [UInt64: KeyOperation] = [:]
+
+    /// A `rumor keys` request under way: the members asked, and what each answered.
+    struct KeyOperation {
+        var asked: [NodeID: String]
+        var results: [NodeID: KeyResult]
+        var deadline: Instant
+        var completion: @Sendable (KeyReport) -> Void
+    }
 
     /// Wall-clock nanoseconds: handshake timestamps must grow across restarts, which a monotonic clock does not.
     private var wallClock: UInt64 { UInt64(max(0, wallClockNanoseconds())) }
@@ -150,6 +159,7 @@ final class NodeLoop: @unchecked Sendable {
             var wake = min(membership.nextWake, messaging.nextWake, broadcasts.nextWake, link.nextWake, nextLinkHousekeeping)
             if let stopAt { wake = min(wake, stopAt) }
             if let first = aliveWaiters.map(\.deadline).min() { wake = min(wake, first) }
+            if let first = keyOperations.values.map(\.deadline).min() { wake = min(wake, first) }
             if snapshotDirty { wake = min(wake, nextSnapshotAt) }
             let timeout = wake <= now ? 0 : Int32(clamping: (wake.nanoseconds - now.nanoseconds + 999_999) / 1_000_000)
             fds[0].revents = 0
@@ -174,6 +184,7 @@ final class NodeLoop: @unchecked Sendable {
             if after >= messaging.nextWake { messaging.tick(now: after, effects: &messagingEffects) }
             if after >= broadcasts.nextWake { broadcasts.tick(members: aliveOthers, now: after, effects: &broadcastEffects) }
             expireWaiters(now: after)
+            expireKeyOperations(now: after)
             performEffects()
             if snapshotDirty, after >= nextSnapshotAt { saveSnapshot(now: after) }
         }
@@ -328,6 +339,13 @@ final class NodeLoop: @unchecked Sendable {
                                now: now, effects: &broadcastEffects)
         case .digest(let digest)?:
             broadcasts.receive(digest, from: sender, now: now, effects: &broadcastEffects)
+        case .keyRequest(let request)?:
+            var response = applyKeyRequest(request.action)
+            response.id = request.id
+            logger.info("key \(Self.describe(request.action)) asked by \(membership.members[sender]?.name ?? sender.short): \(response.ok ? "done" : response.error)")
+            sendEnvelope(.keyResponse(response), to: sender, now: now)
+        case .keyResponse(let response)?:
+            recordKeyResponse(response, from: sender)
         case nil:
             undecodableEnvelopes += 1
         }
@@ -489,6 +507,103 @@ final class NodeLoop: @unchecked Sendable {
         case .success(let key): completion(.success(key))
         case .failure(.tooLarge(let size)): completion(.failure(.messageTooLarge(size, limit: BroadcastSettings.maxSize)))
         }
+    }
+
+    // MARK: - Network keys
+
+    /// Applies a key request to this node's keyring (saving it when it changed) and says how it went.
+    func applyKeyRequest(_ action: KeyRequest.Action) -> KeyResponse {
+        let result: Result<Void, NetworkKeyring.ChangeError>
+        switch action {
+        case .list:
+            result = .success(())
+        case .install(let bytes):
+            guard let key = NetworkKey(bytes: bytes) else { return keyResponse(ok: false, error: "not a 32-byte key") }
+            result = link.changeKeyring { $0.install(key) }
+        case .use(let id):
+            result = link.changeKeyring { $0.use(id) }
+        case .remove(let id):
+            result = link.changeKeyring { $0.remove(id) }
+        }
+        if case .failure(let error) = result { return keyResponse(ok: false, error: error.description) }
+        if action != .list {
+            do {
+                try files.saveKeyring(link.keyring)
+            } catch {
+                return keyResponse(ok: false, error: "changed in memory but not saved: \(error)")
+            }
+        }
+        return keyResponse(ok: true, error: "")
+    }
+
+    func keyResponse(ok: Bool, error: String) -> KeyResponse {
+        KeyResponse(id: 0, ok: ok, error: error,
+                    keys: link.keyring.keys.map { KeyResponse.KeyState(id: $0.id, primary: $0.id == link.keyring.primary.id) })
+    }
+
+    static func describe(_ action: KeyRequest.Action) -> String {
+        switch action {
+        case .list: return "list"
+        case .install(let bytes): return "install \(NetworkKey(bytes: bytes)?.idHex ?? "?")"
+        case .use(let id): return "use \(NetworkKey.hex(id))"
+        case .remove(let id): return "remove \(NetworkKey.hex(id))"
+        }
+    }
+
+    func result(from response: KeyResponse, name: String, id: NodeID) -> KeyResult {
+        KeyResult(name: name, id: id, ok: response.ok, answered: true, error: response.ok ? nil : response.error,
+                  keys: response.keys.map { (NetworkKey.hex($0.id), $0.primary) })
+    }
+
+    /// Applies `action` here and asks every alive member to apply it too (unless `local`).
+    func keys(_ action: KeyAction, local: Bool, timeout: Duration, completion: @escaping @Sendable (KeyReport) -> Void) {
+        let request: KeyRequest.Action
+        switch action {
+        case .list: request = .list
+        case .install(let key): request = .install(key.secret.withUnsafeBytes { Array($0) })
+        case .use(let id): request = .use(id)
+        case .remove(let id): request = .remove(id)
+        }
+        let own = result(from: applyKeyRequest(request), name: name, id: me)
+        let targets = local ? [] : membership.members.values.filter { $0.state == .alive && $0.id != me }
+        guard !targets.isEmpty else { return completion(KeyReport(results: [own])) }
+        let now = Instant(nanoseconds: monotonicNow())
+        let id = SecureRandom.uint64()
+        keyOperations[id] = KeyOperation(asked: Dictionary(targets.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first }),
+                                         results: [me: own], deadline: now + timeout, completion: completion)
+        for target in targets { sendEnvelope(.keyRequest(KeyRequest(id: id, action: request)), to: target.id, now: now) }
+        performEffects()
+    }
+
+    func recordKeyResponse(_ response: KeyResponse, from sender: NodeID) {
+        guard var operation = keyOperations[response.id], let name = operation.asked[sender] else { return }
+        operation.results[sender] = result(from: response, name: name, id: sender)
+        if operation.results.count == operation.asked.count + 1 {
+            keyOperations[response.id] = nil
+            operation.completion(report(operation))
+        } else {
+            keyOperations[response.id] = operation
+        }
+    }
+
+    func expireKeyOperations(now: Instant) {
+        for (id, operation) in keyOperations where operation.deadline <= now {
+            keyOperations[id] = nil
+            var results = operation.results
+            for (member, name) in operation.asked where results[member] == nil {
+                results[member] = KeyResult(name: name, id: member, ok: false, answered: false, error: "no answer in time", keys: [])
+            }
+            operation.completion(report(KeyOperation(asked: operation.asked, results: results, deadline: now, completion: operation.completion)))
+        }
+    }
+
+    func report(_ operation: KeyOperation) -> KeyReport {
+        KeyReport(results: operation.results.values.sorted { ($0.id == me ? 0 : 1, $0.name) < ($1.id == me ? 0 : 1, $1.name) })
+    }
+
+    /// Sends an envelope reliably (token 0: nobody waits on this particular message).
+    func sendEnvelope(_ envelope: Envelope, to peer: NodeID, now: Instant) {
+        _ = messaging.send(envelope.encode(), to: peer, token: 0, deadline: now + .seconds(10), now: now, effects: &messagingEffects)
     }
 
     func waitForAlive(_ count: Int, timeout: Duration, completion: @escaping @Sendable (Result<Int, RumorError>) -> Void) {

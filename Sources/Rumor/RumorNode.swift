@@ -88,6 +88,11 @@ public final class RumorNode: Sendable {
         let lock = try NodeLock(path: files.lockPath, name: configuration.name)
         // The network key first: a bad key file must not leave a fresh identity behind.
         let networkKey = try files.loadNetworkKey(explicitPath: configuration.networkKeyPath)
+        // A keyring saved by `rumor keys` wins over the key file: it is where rotations left this node.
+        let keyring = try files.loadKeyring() ?? NetworkKeyring(primary: networkKey)
+        if keyring.key(id: networkKey.id) == nil {
+            configuration.logger.warning("\(files.keyringPath) does not hold network key \(networkKey.idHex); using the keyring (primary \(keyring.primary.idHex))")
+        }
         let identity = try files.loadOrCreateIdentity()
         guard let listen = Resolver.resolve(configuration.listen) else { throw RumorError.cannotResolve(configuration.listen.description) }
         let socket: UDPSocket
@@ -107,7 +112,7 @@ public final class RumorNode: Sendable {
         let snapshot = FileIO.read(files.snapshotPath, limit: 64 << 20).map { PeerSnapshot.parse(String(decoding: $0, as: UTF8.self)) }
         let remembered = (try? snapshot.get()) ?? PeerSnapshot(incarnation: 0, peers: [])
         let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
-                                keyring: NetworkKeyring(primary: networkKey), linkSettings: configuration.linkSettings,
+                                keyring: keyring, linkSettings: configuration.linkSettings,
                                 allowed: configuration.allowed, tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
                                 broadcastSettings: configuration.broadcastSettings,
@@ -121,7 +126,7 @@ public final class RumorNode: Sendable {
         } catch {
             throw RumorError.io("cannot start the event loop: \(error)")
         }
-        return RumorNode(loop: loop, lock: lock, files: files, networkKeyID: networkKey.idHex)
+        return RumorNode(loop: loop, lock: lock, files: files, networkKeyID: keyring.primary.idHex)
     }
 
     // MARK: - Callback API (the control server uses these; the async API wraps them)
@@ -153,6 +158,12 @@ public final class RumorNode: Sendable {
 
     package func broadcast(_ data: [UInt8], completion: @escaping @Sendable (Result<BroadcastKey, RumorError>) -> Void) {
         loop.enqueue({ loop in loop.broadcast(data, completion: completion) }, ifStopped: { completion(.failure(.stopped)) })
+    }
+
+    /// Lists or changes network keys on every alive member (or only here, when `local`), like `serf keys`.
+    package func keys(_ action: KeyAction, local: Bool, timeout: Duration, completion: @escaping @Sendable (KeyReport) -> Void) {
+        loop.enqueue({ loop in loop.keys(action, local: local, timeout: timeout, completion: completion) },
+                     ifStopped: { completion(KeyReport(results: [])) })
     }
 
     /// Messages that arrived while nothing subscribed to events, oldest first; `clear` empties the inbox.
@@ -198,6 +209,12 @@ public final class RumorNode: Sendable {
             broadcast(data) { continuation.resume(returning: $0) }
         }
         return try result.get()
+    }
+
+    /// Lists or changes network keys on every alive member (or only on this node, when `local`); the report
+    /// has one result per member asked.
+    public func keys(_ action: KeyAction, local: Bool = false, timeout: Duration = .seconds(10)) async -> KeyReport {
+        await withCheckedContinuation { continuation in keys(action, local: local, timeout: timeout) { continuation.resume(returning: $0) } }
     }
 
     /// Returns once at least `count` members (this node included) are alive; throws on timeout.

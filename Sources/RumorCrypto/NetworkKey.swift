@@ -24,7 +24,9 @@ public struct NetworkKey: Sendable, CustomStringConvertible {
     }
 
     /// The key id as 8 lowercase hex characters.
-    public var idHex: String { String(id, radix: 16).leftPadded(to: 8) }
+    public var idHex: String { NetworkKey.hex(id) }
+
+    public static func hex(_ id: UInt32) -> String { String(id, radix: 16).leftPadded(to: 8) }
 
     public var description: String { "NetworkKey(id: \(idHex))" }
 

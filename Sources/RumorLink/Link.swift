@@ -79,6 +79,13 @@ public struct Link: Sendable {
 
     public mutating func replaceKeyring(_ keyring: NetworkKeyring) { self.keyring = keyring }
 
+    /// Applies a change to the keyring; existing sessions are unaffected (they have their own keys), new
+    /// handshakes use the new primary key, and handshakes under a removed key are refused from now on.
+    public mutating func changeKeyring(_ change: (inout NetworkKeyring) -> Result<Void, NetworkKeyring.ChangeError>)
+        -> Result<Void, NetworkKeyring.ChangeError> {
+        change(&keyring)
+    }
+
     // MARK: - Sending
 
     /// Sends one packet body to `address`: at once if a session is up, else after a handshake (the body waits).

@@ -60,7 +60,8 @@ public enum SealedPacket {
     }
 }
 
-/// The network keys a node holds: one primary that seals what it sends, and every key it accepts.
+/// The network keys a node holds: one primary that seals the handshakes it sends, and every key it accepts.
+/// Rotation (`rumor keys`): install the new key everywhere, make it primary everywhere, remove the old one.
 public struct NetworkKeyring: Sendable {
     public private(set) var primary: NetworkKey
     private var accepted: [UInt32: NetworkKey]
@@ -73,4 +74,41 @@ public struct NetworkKeyring: Sendable {
     public func key(id: UInt32) -> NetworkKey? { accepted[id] }
 
     public var keyIDs: [UInt32] { accepted.keys.sorted() }
+    public var keys: [NetworkKey] { keyIDs.compactMap { accepted[$0] } }
+
+    public enum ChangeError: Error, Equatable, Sendable, CustomStringConvertible {
+        case unknownKey(String)
+        case removingPrimary(String)
+        case idCollision(String)
+
+        public var description: String {
+            switch self {
+            case .unknownKey(let id): return "key \(id) is not installed"
+            case .removingPrimary(let id): return "key \(id) is the primary key; make another key primary first"
+            case .idCollision(let id): return "a different key with id \(id) is installed"
+            }
+        }
+    }
+
+    /// Accepts `key` from now on (installing a key twice is fine).
+    public mutating func install(_ key: NetworkKey) -> Result<Void, ChangeError> {
+        if let existing = accepted[key.id], !existing.secret.isEqual(to: key.secret) { return .failure(.idCollision(key.idHex)) }
+        accepted[key.id] = key
+        return .success(())
+    }
+
+    /// Seals new handshakes with the installed key `id`.
+    public mutating func use(_ id: UInt32) -> Result<Void, ChangeError> {
+        guard let key = accepted[id] else { return .failure(.unknownKey(NetworkKey.hex(id))) }
+        primary = key
+        return .success(())
+    }
+
+    /// Stops accepting the key `id`; the primary key cannot be removed.
+    public mutating func remove(_ id: UInt32) -> Result<Void, ChangeError> {
+        guard accepted[id] != nil else { return .failure(.unknownKey(NetworkKey.hex(id))) }
+        guard id != primary.id else { return .failure(.removingPrimary(NetworkKey.hex(id))) }
+        accepted[id] = nil
+        return .success(())
+    }
 }

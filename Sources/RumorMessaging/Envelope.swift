@@ -6,12 +6,16 @@ import RumorWire
 ///     direct:    0x01 | data
 ///     broadcast: 0x02 | origin (32) | sequence (8) | sent at, ms since 1970 (8) | data
 ///     digest:    0x03 | flags (1; bit 0 = reply with yours) | count (2) | count × (origin (32) | sequence (8))
+///     key request:  0x04 | request id (8) | action (1) | key (32) for install, key id (4) for use and remove
+///     key response: 0x05 | request id (8) | ok (1) | error length (1) | error | count (1) | count × (key id (4) | primary (1))
 public enum Envelope: Equatable, Sendable {
     case direct([UInt8])
     case broadcast(BroadcastMessage)
     case digest(BroadcastDigest)
+    case keyRequest(KeyRequest)
+    case keyResponse(KeyResponse)
 
-    /// Bytes an envelope adds to the largest payload it can carry.
+    /// Bytes an envelope adds to the largest payload it can carry (a broadcast's header).
     public static let maxOverhead = 1 + 32 + 8 + 8
 
     public func encode() -> [UInt8] {
@@ -33,6 +37,31 @@ public enum Envelope: Equatable, Sendable {
             for key in digest.keys {
                 key.origin.write(to: &writer)
                 writer.write(key.sequence)
+            }
+        case .keyRequest(let request):
+            writer.write(UInt8(4))
+            writer.write(request.id)
+            switch request.action {
+            case .list: writer.write(UInt8(1))
+            case .install(let key):
+                writer.write(UInt8(2))
+                writer.write(contentsOf: key)
+            case .use(let keyID):
+                writer.write(UInt8(3))
+                writer.write(keyID)
+            case .remove(let keyID):
+                writer.write(UInt8(4))
+                writer.write(keyID)
+            }
+        case .keyResponse(let response):
+            writer.write(UInt8(5))
+            writer.write(response.id)
+            writer.write(UInt8(response.ok ? 1 : 0))
+            writer.writeShortString(response.error)
+            writer.write(UInt8(truncatingIfNeeded: min(response.keys.count, 255)))
+            for key in response.keys.prefix(255) {
+                writer.write(key.id)
+                writer.write(UInt8(key.primary ? 1 : 0))
             }
         }
         return writer.bytes
@@ -58,9 +87,75 @@ public enum Envelope: Equatable, Sendable {
             }
             guard reader.isAtEnd else { return nil }
             return .digest(BroadcastDigest(wantsReply: flags & 1 != 0, keys: keys))
+        case 4:
+            guard let id = reader.readUInt64(), let action = reader.readUInt8() else { return nil }
+            let decoded: KeyRequest.Action?
+            switch action {
+            case 1: decoded = .list
+            case 2: decoded = reader.readBytes(32).map { .install(Array($0)) }
+            case 3: decoded = reader.readUInt32().map { .use($0) }
+            case 4: decoded = reader.readUInt32().map { .remove($0) }
+            default: decoded = nil
+            }
+            guard let decoded, reader.isAtEnd else { return nil }
+            return .keyRequest(KeyRequest(id: id, action: decoded))
+        case 5:
+            guard let id = reader.readUInt64(), let ok = reader.readUInt8(), let error = reader.readShortString(),
+                  let count = reader.readUInt8() else { return nil }
+            var keys: [KeyResponse.KeyState] = []
+            for _ in 0..<count {
+                guard let keyID = reader.readUInt32(), let primary = reader.readUInt8() else { return nil }
+                keys.append(KeyResponse.KeyState(id: keyID, primary: primary != 0))
+            }
+            guard reader.isAtEnd else { return nil }
+            return .keyResponse(KeyResponse(id: id, ok: ok != 0, error: error, keys: keys))
         default:
             return nil
         }
+    }
+}
+
+/// A request to change or list a member's network keys (`rumor keys`), sent over an authenticated session.
+public struct KeyRequest: Equatable, Sendable {
+    public enum Action: Equatable, Sendable {
+        case list
+        /// The 32 key bytes: they travel only inside session-encrypted datagrams.
+        case install([UInt8])
+        case use(UInt32)
+        case remove(UInt32)
+    }
+
+    public var id: UInt64
+    public var action: Action
+
+    public init(id: UInt64, action: Action) {
+        self.id = id
+        self.action = action
+    }
+}
+
+/// A member's answer to a `KeyRequest`: whether it applied it, and its keyring afterwards.
+public struct KeyResponse: Equatable, Sendable {
+    public struct KeyState: Equatable, Sendable {
+        public var id: UInt32
+        public var primary: Bool
+
+        public init(id: UInt32, primary: Bool) {
+            self.id = id
+            self.primary = primary
+        }
+    }
+
+    public var id: UInt64
+    public var ok: Bool
+    public var error: String
+    public var keys: [KeyState]
+
+    public init(id: UInt64, ok: Bool, error: String, keys: [KeyState]) {
+        self.id = id
+        self.ok = ok
+        self.error = error
+        self.keys = keys
     }
 }
 

@@ -15,14 +15,14 @@ public struct NodeCounters: Sendable, Equatable {
     public init() {}
 }
 
-/// One simulated process: an identity, and while it runs a `Membership` core.
+/// One simulated process: its identity, its state as a process, and its traffic. Its core is `Simulation.core(of:)`.
 public struct SimulatedNode: Sendable {
     public let index: Int
     public let id: NodeID
     public let name: String
     public let address: PeerAddress
-    /// nil while the process is down (crashed, or not started yet).
-    public internal(set) var core: Membership?
+    /// False while the process is down (crashed, or not started yet).
+    public internal(set) var isRunning = false
     /// How many times the process was started; part of each run's random seed.
     public internal(set) var starts = 0
     /// Set by `leave` and cleared by a restart: a node that left is not expected to be seen alive.
@@ -38,8 +38,6 @@ public struct SimulatedNode: Sendable {
     var wakeGeneration: UInt64 = 0
     /// No datagram is handed to a lagging core before the previous one: the backlog stays in order.
     var lastLaggedDelivery: Instant = .zero
-
-    public var isRunning: Bool { core != nil }
 
     init(index: Int, name: String) {
         self.index = index

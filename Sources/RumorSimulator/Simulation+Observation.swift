@@ -42,7 +42,7 @@ extension Simulation {
 
     /// What `observer`'s core holds about `subject`; nil if it is down or does not know the subject.
     public func view(of observer: Int, about subject: Int) -> Member? {
-        nodes[observer].core?.members[nodes[subject].id]
+        core(of: observer)?.members[nodes[subject].id]
     }
 
     /// How many of `observers` (default: every running node but the subject) see `subject` in `state`.
@@ -50,7 +50,7 @@ extension Simulation {
         let id = nodes[subject].id
         var count = 0
         for observer in observers ?? runningNodes where observer != subject {
-            if nodes[observer].core?.members[id]?.state == state { count += 1 }
+            if core(of: observer)?.members[id]?.state == state { count += 1 }
         }
         return count
     }
@@ -60,7 +60,7 @@ extension Simulation {
     public func everyone(in observers: [Int], sees subjects: [Int], as state: MemberState) -> Bool {
         let ids = subjects.map { nodes[$0].id }
         for observer in observers {
-            guard let members = nodes[observer].core?.members else { return false }
+            guard let members = core(of: observer)?.members else { return false }
             if members.count < ids.count - 1 { return false }
             for (subject, id) in zip(subjects, ids) where subject != observer {
                 guard members[id]?.state == state else { return false }

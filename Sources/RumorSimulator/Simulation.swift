@@ -17,6 +17,8 @@ public final class Simulation {
     /// The virtual clock.
     public private(set) var now: Instant = .zero
     public private(set) var nodes: [SimulatedNode] = []
+    /// Each node's core while its process runs, by index; kept apart from `nodes` so a core mutates in place.
+    private var cores: [Membership?] = []
     public var network: SimulatedNetwork
     /// FNV-1a over every delivered datagram: time, sender, receiver and bytes.
     public private(set) var digest = TraceDigest()
@@ -28,12 +30,14 @@ public final class Simulation {
     public private(set) var largestPacket = 0
     /// Called for each `.changed` effect a core emits: observer index, change, virtual time.
     public var onChange: ((Int, MemberChange, Instant) -> Void)?
+    /// Called for each datagram handed to a running core, after decoding: sender, receiver, packet, time.
+    public var onDelivery: ((Int, Int, PacketBody, Instant) -> Void)?
 
     var records = ObservationRecords()
     private var queue = EventQueue()
     private var indexByID: [NodeID: Int] = [:]
-    /// Peer tables saved when a node crashed: what a real node's snapshot file would hold.
-    private var snapshots: [Int: [AliveClaim]] = [:]
+    /// What a real node's snapshot file holds when it crashes: its incarnation and its active peers.
+    private var snapshots: [Int: (incarnation: UInt64, peers: [AliveClaim])] = [:]
     private var effectsBuffer: [MembershipEffect] = []
 
     /// - Parameters:
@@ -59,6 +63,7 @@ public final class Simulation {
         let index = nodes.count
         let node = SimulatedNode(index: index, name: name ?? SimulatedIdentity.name(of: index))
         nodes.append(node)
+        cores.append(nil)
         indexByID[node.id] = index
         network.addNode()
         records.addNode()
@@ -69,13 +74,13 @@ public final class Simulation {
     /// Starts node `index`'s process: a fresh core, with nothing known but itself.
     /// - Parameter incarnation: a fresh process that persists no incarnation starts at 0 again.
     public func start(_ index: Int, incarnation: UInt64 = 0) {
-        precondition(!nodes[index].isRunning, "node \(index) is already running")
+        precondition(cores[index] == nil, "node \(index) is already running")
         nodes[index].starts += 1
+        nodes[index].isRunning = true
         nodes[index].hasLeft = false
         nodes[index].lastLaggedDelivery = .zero
-        let core = Membership(me: nodes[index].claim(incarnation: incarnation), settings: settings,
-                              seed: coreSeed(index), now: now)
-        nodes[index].core = core
+        cores[index] = Membership(me: nodes[index].claim(incarnation: incarnation), settings: settings,
+                                  seed: coreSeed(index), now: now)
         drive(index) { _, _ in }
     }
 
@@ -98,41 +103,44 @@ public final class Simulation {
         nodes[index].hasLeft = true
     }
 
-    /// Stops node `index` at once: its timers stop and datagrams to it are dropped. Its active peers are kept
-    /// as the snapshot a restart with `.restore` gives back.
+    /// Stops node `index` at once: its timers stop and datagrams to it are dropped. Its incarnation and active
+    /// peers are kept as the snapshot a restart with `.restore` gives back.
     public func crash(_ index: Int) {
-        guard let core = nodes[index].core else { return }
-        snapshots[index] = core.members.values
+        guard let core = cores[index] else { return }
+        let peers = core.members.values
             .filter { $0.id != core.me && $0.state.isActive }
             .sorted { $0.id < $1.id }
             .map(\.claim)
-        nodes[index].core = nil
+        snapshots[index] = (core.myself.incarnation, peers)
+        cores[index] = nil
+        nodes[index].isRunning = false
         nodes[index].wakeGeneration += 1
         nodes[index].plannedWake = .distantFuture
     }
 
     /// How a restarted process finds the mesh again.
     public enum Rejoin: Sendable {
-        /// Restores the peers it knew when it crashed (the node shell's snapshot) and reconnects to them.
+        /// As the node shell does: the snapshot's incarnation + 1, and the peers it remembers as seeds.
         case restore
-        /// Joins through these nodes, as `--join` would.
+        /// A node that lost its snapshot: incarnation 0, joining through these nodes as `--join` would.
         case join(through: [Int])
-        /// Waits to be found.
+        /// Incarnation 0, waiting to be found.
         case none
     }
 
-    /// Restarts a crashed node with the same identity and a fresh core at incarnation 0, as a real process
-    /// that persists its peers but not its incarnation; the core MUST out-number what the mesh remembers.
+    /// Restarts a crashed node: the same identity, a fresh core. Whatever incarnation it starts at, the mesh
+    /// may remember a higher one (the node may have refuted since the snapshot), so the core MUST out-number it.
     public func restart(_ index: Int, rejoin: Rejoin) {
-        start(index)
         switch rejoin {
         case .restore:
-            let remembered = snapshots[index] ?? []
-            drive(index) { core, effects in core.restore(remembered, now: now, effects: &effects) }
+            let snapshot = snapshots[index] ?? (0, [])
+            start(index, incarnation: snapshot.incarnation + 1)
+            drive(index) { core, effects in core.restore(snapshot.peers, now: now, effects: &effects) }
         case .join(let seeds):
+            start(index)
             join(index, through: seeds)
         case .none:
-            break
+            start(index)
         }
     }
 
@@ -197,20 +205,19 @@ public final class Simulation {
             undecodablePackets += 1
             return
         }
+        onDelivery?(sender, receiver, packet, now)
         let source = nodes[sender].address
         drive(receiver) { core, effects in core.receive(packet, from: source, now: now, effects: &effects) }
     }
 
     /// Runs `body` on node `index`'s core, performs the effects, and plans the node's next wake.
     private func drive(_ index: Int, _ body: (inout Membership, inout [MembershipEffect]) -> Void) {
-        guard var core = nodes[index].core else { return }
-        // Moved out of the array so that the core's tables stay uniquely referenced and mutate in place.
-        nodes[index].core = nil
         var effects: [MembershipEffect] = []
         swap(&effects, &effectsBuffer)
-        body(&core, &effects)
-        let wake = max(core.nextWake, now)
-        nodes[index].core = core
+        // Mutated through the array element, never copied out, so the core's tables stay uniquely referenced.
+        cores[index]?.mutate { core in body(&core, &effects) }
+        guard let nextWake = cores[index]?.nextWake else { return }
+        let wake = max(nextWake, now)
         perform(effects, at: index)
         effects.removeAll(keepingCapacity: true)
         swap(&effects, &effectsBuffer)
@@ -264,8 +271,16 @@ public final class Simulation {
         }
     }
 
+    /// Node `index`'s core, or nil while its process is down.
+    public func core(of index: Int) -> Membership? { cores[index] }
+
     private func coreSeed(_ index: Int) -> UInt64 {
         var state = seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(nodes[index].starts) &* 0xD1B5_4A32_D192_ED03
         return SimulatedIdentity.splitMix(&state)
     }
+}
+
+extension Membership {
+    /// Runs `body` on this core in place (through optional chaining on an array element, with no copy).
+    fileprivate mutating func mutate(_ body: (inout Membership) -> Void) { body(&self) }
 }

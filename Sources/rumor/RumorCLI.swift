@@ -29,7 +29,7 @@ struct RumorCommand: ParsableCommand {
         abstract: "Run and talk to Rumor mesh nodes.",
         discussion: "Every command but start and keygen talks to a running node through its control socket, HOME/NAME/control.sock. HOME is --home, else $RUMOR_HOME, else ~/.rumor.",
         version: RumorVersion.string,
-        subcommands: [Start.self, Peers.self, Send.self, Broadcast.self, Watch.self, Inbox.self, Chat.self, Wait.self, Status.self, Tags.self, Leave.self, Keygen.self]
+        subcommands: [Start.self, Peers.self, Send.self, Broadcast.self, Watch.self, Inbox.self, Chat.self, Wait.self, Status.self, Tags.self, Keys.self, Leave.self, Keygen.self]
     )
 }
 
@@ -38,7 +38,7 @@ enum Main {
     static func main() {
         // Scripts read our stdout through pipes: flush every line.
         rumor_stdout_line_buffered()
-        let arguments = hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        let arguments = hoistKeysAction(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst())))
         do {
             var command = try RumorCommand.parseAsRoot(arguments)
             try command.run()
@@ -65,6 +65,22 @@ enum Main {
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         exit(code)
+    }
+
+    /// `rumor keys --node a install F` is accepted as well as `rumor keys install --node a F`: an action word
+    /// written after the options is moved next to `keys`.
+    static func hoistKeysAction(_ arguments: [String]) -> [String] {
+        guard arguments.first == "keys" else { return arguments }
+        let valued: Set<String> = ["--home", "--node", "--timeout"]
+        var index = 1
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            index += valued.contains(arguments[index]) ? 2 : 1
+        }
+        guard index > 1, index < arguments.count, ["list", "install", "use", "remove"].contains(arguments[index]) else { return arguments }
+        var result = arguments
+        let action = result.remove(at: index)
+        result.insert(action, at: 1)
+        return result
     }
 
     /// `rumor --home DIR peers …` is accepted as well as `rumor peers --home DIR …`: global options written

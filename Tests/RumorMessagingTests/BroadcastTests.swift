@@ -44,8 +44,8 @@ struct BroadcastMesh {
                         nodes[to].receive(message, from: ids[from], members: others(to), wallClockMilliseconds: clock, now: now, effects: &out)
                     case .digest(let digest):
                         nodes[to].receive(digest, from: ids[from], now: now, effects: &out)
-                    case .direct:
-                        Issue.record("a broadcast core sent a direct envelope")
+                    case .direct, .keyRequest, .keyResponse:
+                        Issue.record("a broadcast core sent an envelope that is not its own")
                     }
                     queue.append((to, out))
                 }

@@ -209,3 +209,46 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
         await b.stop()
     }
 }
+
+@Suite struct RekeyTests {
+    @Test func sessionsRekeyOftenWhileMessagesFlowAndNoneIsLost() async throws {
+        let home = try TemporaryHome()
+        var settings = LinkSettings()
+        settings.rekeyAfterTime = .milliseconds(300)
+        settings.rejectAfterTime = .milliseconds(900)
+        func start(_ name: String, join: [PeerAddress]) throws -> RumorNode {
+            var configuration = NodeConfiguration(name: name, home: home.path)
+            configuration.profile = .local
+            configuration.linkSettings = settings
+            configuration.join = join.map { Endpoint(host: $0.host, port: $0.port) }
+            return try RumorNode.start(configuration)
+        }
+        let a = try start("a", join: [])
+        let b = try start("b", join: [a.listenAddress])
+        for node in [a, b] { try await node.waitForAlive(2, timeout: .seconds(10)) }
+        let inbox = b.events()
+        let collector = Task { () -> [String] in
+            var texts: [String] = []
+            for await event in inbox {
+                if case .message(let message) = event, let text = message.text, text.hasPrefix("rekey ") {
+                    texts.append(text)
+                    if texts.count == 400 { break }
+                }
+            }
+            return texts
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        for index in 1...400 {
+            try await a.send(Array("rekey \(index)".utf8), to: "b", timeout: .seconds(5))
+            // Spread the messages over several rekey periods.
+            if index % 50 == 0 { try await Task.sleep(for: .milliseconds(150)) }
+        }
+        let received = await collector.value
+        #expect(received == (1...400).map { "rekey \($0)" })
+        let status = try #require(await a.status())
+        #expect(status.link.rekeys >= 3, "only \(status.link.rekeys) rekeys in \(clock.now - started)")
+        await a.stop()
+        await b.stop()
+    }
+}
