@@ -140,12 +140,18 @@ public final class ControlServer: Sendable {
             }
             let timeout = request["timeout"]?.doubleValue ?? 10
             guard timeout > 0, timeout <= 86_400 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in (0, 86400] seconds")) }
-            let result = blocking { self.node.send(data, to: peer, timeout: .milliseconds(Int64(timeout * 1000)), completion: $0) }
+            let unreliable = request["unreliable"]?.boolValue ?? false
+            let result = blocking { done in
+                unreliable ? self.node.sendUnreliable(data, to: peer, completion: done)
+                    : self.node.send(data, to: peer, timeout: .milliseconds(Int64(timeout * 1000)), completion: done)
+            }
             switch result {
             case .success(let receipt):
                 return reply(fd, .object([
                     ("ok", .bool(true)), ("peer", .string(receipt.peer)), ("id", .string(receipt.peerID.hex)),
-                    ("bytes", .number(Double(receipt.bytes))), ("rtt_ms", .number((receipt.roundTrip.seconds * 1e6).rounded() / 1000)),
+                    ("bytes", .number(Double(receipt.bytes))),
+                    ("rtt_ms", unreliable ? .null : .number((receipt.roundTrip.seconds * 1e6).rounded() / 1000)),
+                    ("acknowledged", .bool(!unreliable)),
                 ]))
             case .failure(let error):
                 return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))

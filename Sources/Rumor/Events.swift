@@ -10,7 +10,7 @@ public enum NodeEvent: Sendable, Equatable {
 
 /// A message delivered to this node.
 public struct ReceivedMessage: Sendable, Equatable {
-    public enum Kind: String, Sendable { case direct, broadcast }
+    public enum Kind: String, Sendable { case direct, broadcast, datagram }
 
     public var from: String
     public var fromID: NodeID

@@ -282,6 +282,10 @@ final class NodeLoop: @unchecked Sendable {
             switch frame {
             case .message(let fragment): messaging.receive(fragment, from: packet.sender, now: now, effects: &messagingEffects)
             case .messageAck(let ack): messaging.receive(ack, from: packet.sender, now: now, effects: &messagingEffects)
+            case .datagram(let payload):
+                let fromName = membership.members[packet.sender]?.name ?? packet.sender.short
+                hub.emit(.message(ReceivedMessage(from: fromName, fromID: packet.sender, kind: .datagram, data: Array(payload),
+                                                  receivedAt: wallClockNanoseconds())))
             default: continue
             }
         }
@@ -495,6 +499,23 @@ final class NodeLoop: @unchecked Sendable {
             sendHandlers[nextToken] = (nextToken, target.id, target.name, payload.count, started, completion)
         }
         performEffects()
+    }
+
+    /// Sends one fire-and-forget datagram: authenticated and replay-protected like everything else, never
+    /// acknowledged nor retransmitted. Completes once it is handed to the socket (or queued behind a handshake).
+    func sendUnreliable(_ payload: [UInt8], to peer: String) -> Result<SendReceipt, RumorError> {
+        let target: Member
+        switch resolve(peer) {
+        case .failure(let error): return .failure(error)
+        case .success(let member): target = member
+        }
+        guard payload.count <= Frame.maxDatagramPayload else { return .failure(.messageTooLarge(payload.count, limit: Frame.maxDatagramPayload)) }
+        if target.id == me {
+            hub.emit(.message(ReceivedMessage(from: name, fromID: me, kind: .datagram, data: payload, receivedAt: wallClockNanoseconds())))
+        } else {
+            send([.datagram(payload[...])], toPeer: target.id)
+        }
+        return .success(SendReceipt(peer: target.name, peerID: target.id, bytes: payload.count, roundTrip: .zero))
     }
 
     /// Starts a broadcast: delivered here at once and spread to every member.

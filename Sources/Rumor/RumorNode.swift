@@ -156,6 +156,10 @@ public final class RumorNode: Sendable {
         loop.enqueue({ loop in completion(loop.updateTags(set: set, delete: delete)) }, ifStopped: { completion(nil) })
     }
 
+    package func sendUnreliable(_ payload: [UInt8], to peer: String, completion: @escaping @Sendable (Result<SendReceipt, RumorError>) -> Void) {
+        loop.enqueue({ loop in completion(loop.sendUnreliable(payload, to: peer)) }, ifStopped: { completion(.failure(.stopped)) })
+    }
+
     package func broadcast(_ data: [UInt8], completion: @escaping @Sendable (Result<BroadcastKey, RumorError>) -> Void) {
         loop.enqueue({ loop in loop.broadcast(data, completion: completion) }, ifStopped: { completion(.failure(.stopped)) })
     }
@@ -197,6 +201,16 @@ public final class RumorNode: Sendable {
     public func send(_ payload: [UInt8], to peer: String, timeout: Duration = .seconds(10)) async throws(RumorError) -> SendReceipt {
         let result = await withCheckedContinuation { continuation in
             send(payload, to: peer, timeout: timeout) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Sends a fire-and-forget datagram (at most `Frame.maxDatagramPayload`, 1,119 bytes): authenticated and
+    /// replay-protected, but never acknowledged or retransmitted, so it may be lost. Returns once it is sent.
+    @discardableResult
+    public func sendUnreliable(_ payload: [UInt8], to peer: String) async throws(RumorError) -> SendReceipt {
+        let result = await withCheckedContinuation { continuation in
+            sendUnreliable(payload, to: peer) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }

@@ -181,7 +181,7 @@ public struct Membership: Sendable {
                 apply(update, from: sender, source: source, now: now, effects: &effects)
             case .syncRequest:
                 syncRequested = true
-            case .message, .messageAck:
+            case .message, .messageAck, .datagram:
                 continue
             }
         }

@@ -2,6 +2,10 @@
 /// `type (1 byte) | length (2 bytes) | body`, so that membership gossip can ride along with anything.
 /// See Docs/PROTOCOL.md, "Frames".
 public enum Frame: Equatable, Sendable {
+    /// The largest fire-and-forget payload: what is left of a datagram after the seal, the sender id and
+    /// the frame header.
+    public static let maxDatagramPayload = PacketBody.maxFramesSize - headerSize
+
     /// SWIM probe: "are you `target`? answer with `sequence`".
     case ping(sequence: UInt32, target: NodeID)
     /// Answer to a ping, direct or relayed.
@@ -18,11 +22,13 @@ public enum Frame: Equatable, Sendable {
     case message(MessageFragment)
     /// Which fragments of one direct message the receiver holds.
     case messageAck(MessageAck)
+    /// A fire-and-forget message: one datagram, no acknowledgement, no retransmission (`send --unreliable`).
+    case datagram(ArraySlice<UInt8>)
 
     public enum Kind: UInt8, Sendable {
         case ping = 1, ack = 2, pingRequest = 3, nack = 4
         case member = 16, syncRequest = 17
-        case message = 32, messageAck = 33
+        case message = 32, messageAck = 33, datagram = 34
     }
 
     public var kind: Kind {
@@ -35,6 +41,7 @@ public enum Frame: Equatable, Sendable {
         case .syncRequest: return .syncRequest
         case .message: return .message
         case .messageAck: return .messageAck
+        case .datagram: return .datagram
         }
     }
 
@@ -50,6 +57,7 @@ public enum Frame: Equatable, Sendable {
         case .syncRequest: return 0
         case .message(let fragment): return MessageFragment.headerSize + fragment.chunk.count
         case .messageAck: return MessageAck.size
+        case .datagram(let payload): return payload.count
         }
     }
 
@@ -76,6 +84,8 @@ public enum Frame: Equatable, Sendable {
             fragment.write(to: &writer)
         case .messageAck(let ack):
             ack.write(to: &writer)
+        case .datagram(let payload):
+            writer.write(contentsOf: payload)
         }
     }
 
@@ -103,6 +113,8 @@ public enum Frame: Equatable, Sendable {
             frame = MessageFragment.read(from: &reader).map { .message($0) }
         case .messageAck:
             frame = MessageAck.read(from: &reader).map { .messageAck($0) }
+        case .datagram:
+            frame = .datagram(reader.readRest())
         }
         return reader.isAtEnd ? frame : nil
     }

@@ -40,7 +40,8 @@ struct Send: ParsableCommand {
         discussion: """
         The body is MESSAGE, else the contents of --file, else standard input. Exits 0 only once PEER has \
         acknowledged all of it; 75 when no acknowledgement came within --timeout. With --lines, every line of \
-        standard input is one message (sent in order, each acknowledged); the exit status is 0 only if all were.
+        standard input is one message (sent in order, each acknowledged); the exit status is 0 only if all were. \
+        With --unreliable the message is one fire-and-forget datagram: exit 0 means sent, not received.
         """
     )
 
@@ -50,6 +51,8 @@ struct Send: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Send the contents of this file.", valueName: "F")) var file: String?
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for each acknowledgement (default 10).", valueName: "SECONDS")) var timeout: Double?
     @Flag(name: .long, help: "Send each line of standard input as its own message.") var lines = false
+    @Flag(name: .long, help: "Fire and forget: one authenticated datagram (at most 1,119 bytes), no acknowledgement, may be lost.")
+    var unreliable = false
     @Flag(name: .long, help: "Print the result (with --lines: a summary) as JSON.") var json = false
 
     func validate() throws {
@@ -60,7 +63,8 @@ struct Send: ParsableCommand {
     }
 
     func request(_ body: [UInt8], seconds: Double) -> JSON {
-        .object([("op", .string("send")), ("peer", .string(peer)), ("data", .string(Base64.encode(body))), ("timeout", .number(seconds))])
+        .object([("op", .string("send")), ("peer", .string(peer)), ("data", .string(Base64.encode(body))), ("timeout", .number(seconds)),
+                 ("unreliable", .bool(unreliable))])
     }
 
     func run() throws {
@@ -70,6 +74,8 @@ struct Send: ParsableCommand {
         let response = try target.connect().call(request(body, seconds: seconds))
         if json {
             print(response.text)
+        } else if unreliable {
+            print("sent peer=\(response["peer"]?.stringValue ?? peer) bytes=\(body.count) unreliable")
         } else {
             print("acknowledged peer=\(response["peer"]?.stringValue ?? peer) bytes=\(body.count) rtt_ms=\(response["rtt_ms"]?.doubleValue ?? 0)")
         }

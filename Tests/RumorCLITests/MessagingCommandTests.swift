@@ -142,3 +142,40 @@ import Testing
         #expect(refused.hasOneStderrLine)
     }
 }
+
+@Suite struct UnreliableAndLimitTests {
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreliableSendArrivesAsADatagramAndOversizedBodiesAreRefused() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a")
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let watcher = try home.watch("b", syncingWith: "a")
+        let sent = try home.client("send", node: "a", ["b", "fire and forget", "--unreliable", "--json"])
+        #expect(sent.exitCode == 0, "\(sent)")
+        #expect((try sent.json() as? [String: Any])?["acknowledged"] as? Bool == false)
+        let event = try watcher.next(within: .seconds(5)) { $0["text"] as? String == "fire and forget" }
+        #expect(event?["kind"] as? String == "datagram")
+
+        let big = home.path + "/big"
+        #expect(FileManager.default.createFile(atPath: big, contents: Data(repeating: 66, count: 1120)))
+        let refused = try home.client("send", node: "a", ["b", "--unreliable", "--file", big])
+        #expect(refused.exitCode == 65, "\(refused)")
+        #expect(refused.hasOneStderrLine)
+
+        let huge = home.path + "/huge"
+        #expect(FileManager.default.createFile(atPath: huge, contents: Data(repeating: 67, count: 65_537)))
+        let tooLarge = try home.client("send", node: "a", ["b", "--file", huge])
+        #expect(tooLarge.exitCode == 65, "\(tooLarge)")
+        #expect(tooLarge.hasOneStderrLine)
+        #expect(tooLarge.stderr.contains("65536"), "\(tooLarge.stderr)")
+        let largest = home.path + "/largest"
+        #expect(FileManager.default.createFile(atPath: largest, contents: Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31) })))
+        let fits = try home.client("send", node: "a", ["b", "--file", largest])
+        #expect(fits.exitCode == 0, "\(fits)")
+        let arrived = try watcher.next(within: .seconds(10)) { $0["bytes"] as? Int == 65_536 }
+        let data = (arrived?["data"] as? String).flatMap { Data(base64Encoded: $0) }
+        #expect(data == Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31) }), "the 64 KiB message arrived altered")
+    }
+}
