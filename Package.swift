@@ -47,6 +47,12 @@ let package = Package(
         ),
         // The embedding example of README.md, compiled with everything else so it cannot rot.
         .executableTarget(name: "rumor-embedding-example", dependencies: ["Rumor"], path: "Examples/Embedding"),
+        // The benchmarks behind Scripts/bench.sh; release builds only matter for its figures.
+        .executableTarget(
+            name: "rumor-bench",
+            dependencies: ["Rumor", "RumorLink", "RumorCrypto", "RumorWire", "RumorMembership", "RumorMessaging", "RumorSimulator", "CRumorSys"],
+            path: "Sources/RumorBench"
+        ),
         .target(name: "RumorSimulator", dependencies: ["RumorMembership", "RumorMessaging", "RumorWire"]),
         .testTarget(name: "RumorWireTests", dependencies: ["RumorWire"]),
         .testTarget(name: "RumorCryptoTests", dependencies: ["RumorCrypto", "RumorLink", "RumorWire"]),

@@ -1,0 +1,2 @@
+// rumor-bench: the measurements behind Scripts/bench.sh (being written).
+print("{}")
