@@ -1,7 +1,7 @@
 internal import CSodium
 
-/// The 32-byte secret that every member of one mesh holds. Every datagram is sealed under it (today) or
-/// under a session derived through a handshake sealed under it.
+/// The 32-byte secret that every member of one mesh holds. Handshakes are sealed under it; everything else
+/// travels in sessions that only such handshakes can open.
 ///
 /// Its key id is the first 4 bytes of BLAKE2b-256("rumor-network-key-id-v1" ‖ key): public, so that a
 /// receiver picks the right key from its keyring without trying each.

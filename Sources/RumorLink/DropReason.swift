@@ -30,7 +30,7 @@ public enum DropReason: String, CaseIterable, Sendable, Error {
     case misdirected
     /// Identity pinning: the peer is not on the allow list.
     case notAllowed = "not_allowed"
-    /// Too many initiations from one host.
+    /// Too many initiations from one source address (or from all of them together).
     case rateLimited = "rate_limited"
     /// The session table is full.
     case tooManySessions = "too_many_sessions"

@@ -4,7 +4,7 @@ import RumorWire
 /// The two handshake messages, each sealed under the network key (datagram types 2 and 3), so an outsider
 /// learns nothing from them, not even who talks to whom. Each side signs its ephemeral key with its identity
 /// key; the responder's signature also covers the initiator's ephemeral key and timestamp, binding the two.
-/// Docs/PROTOCOL.md, "Sessions", gives every byte.
+/// Docs/PROTOCOL.md, "Datagrams", gives every byte; "Sessions" the rules.
 ///
 ///     initiation: initiator id (32) | ephemeral (32) | sender index (4) | timestamp (8) | responder id (32)
 ///                 | signature (64) over "rumor-handshake-init-v1" ‖ the 108 bytes before it

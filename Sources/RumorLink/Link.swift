@@ -219,7 +219,6 @@ public struct Link: Sendable {
 
     mutating func receiveInitiation(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
                                     effects: inout [LinkEffect]) {
-        guard admitHandshake(from: address, now: now) else { return effects.append(.drop(.rateLimited)) }
         let opened = datagram.withUnsafeBytes {
             SealedPacket.open($0, keyring: keyring, type: Link.typeInitiation, minimumBody: HandshakeInitiation.size)
         }
@@ -227,6 +226,9 @@ public struct Link: Sendable {
             if case .failure(let reason) = opened { effects.append(.drop(reason)) }
             return
         }
+        // Only a datagram sealed under one of our network keys spends its sender's handshake budget, so junk
+        // with a forged source cannot use up someone else's; the costly signature check comes after.
+        guard admitHandshake(from: address, now: now) else { return effects.append(.drop(.rateLimited)) }
         guard let initiation = HandshakeInitiation.decode(plaintext) else { return effects.append(.drop(.malformed)) }
         guard initiation.initiator != me else { return effects.append(.drop(.fromSelf)) }
         guard initiation.responder == me || initiation.responder == Link.anyone else { return effects.append(.drop(.misdirected)) }
@@ -250,8 +252,11 @@ public struct Link: Sendable {
         counters.handshakesAnswered += 1
         let response = HandshakeResponse.make(identity: identity, responder: me, ephemeral: ephemeral, senderIndex: index,
                                               answering: initiation)
-        // The response (72 + 64 bytes + seal) is smaller than the initiation: no amplification.
-        effects.append(.send(SealedPacket.seal(body: response.encode(), key: keyring.primary, type: Link.typeResponse), to: address))
+        // Answer under the key the initiator used, which it surely holds (during a rotation it may not hold our
+        // primary yet). The response (136 bytes + seal) is smaller than the initiation: no amplification.
+        let keyID = UInt32(datagram[2]) << 24 | UInt32(datagram[3]) << 16 | UInt32(datagram[4]) << 8 | UInt32(datagram[5])
+        let key = keyring.key(id: keyID) ?? keyring.primary
+        effects.append(.send(SealedPacket.seal(body: response.encode(), key: key, type: Link.typeResponse), to: address))
         effects.append(.established(peer: initiation.initiator, address: address))
     }
 

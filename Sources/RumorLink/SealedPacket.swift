@@ -1,12 +1,14 @@
 import RumorCrypto
 import RumorWire
 
-/// The outer layer of every datagram: a 30-byte header, then the packet body sealed with
+/// The network-key seal of handshake datagrams (types 2 and 3): a 30-byte header, then the body sealed with
 /// XChaCha20-Poly1305 under a network key, the header being the additional data.
 ///
-///     version (1) = 1 | type (1) = 1 | key id (4) | nonce (24) | ciphertext ‖ tag (16)
+///     version (1) = 1 | type (1) | key id (4) | nonce (24) | ciphertext ‖ tag (16)
 ///
-/// Checks run cheapest first (length, version, type, key id) so junk costs no cryptography.
+/// Checks run cheapest first (length, version, type, key id) so junk costs no cryptography. Transport datagrams
+/// (type 4) are sealed under session keys instead (`Link`); type 1 is no longer sent. Docs/PROTOCOL.md,
+/// "The sealed datagram".
 public enum SealedPacket {
     public static let version: UInt8 = 1
     public static let typeNetworkSealed: UInt8 = 1

@@ -1,7 +1,7 @@
 /// What one member says, or is said, about its state: the unit of gossip and of anti-entropy.
 ///
 /// An `alive` claim carries everything a peer needs to reach and name the member; `suspect` and `dead`
-/// claims name their accuser; `left` is the member's own goodbye. See Docs/PROTOCOL.md, "Member updates".
+/// claims name their accuser; `left` is the member's own goodbye. See Docs/PROTOCOL.md, "16: member update".
 public enum MemberUpdate: Equatable, Sendable {
     case alive(AliveClaim)
     case suspect(subject: NodeID, incarnation: UInt64, accuser: NodeID)

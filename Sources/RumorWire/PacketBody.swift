@@ -48,8 +48,9 @@ public struct PacketBody: Equatable, Sendable {
 }
 
 extension PacketBody {
-    /// The bytes the outer seal adds to a body: a 30-byte header and a 16-byte tag (Docs/PROTOCOL.md).
-    /// Link layers MUST NOT add more, so a body that fits here fits any datagram Rumor sends.
+    /// The most any datagram type adds around a body: 46 bytes (a 30-byte header and a 16-byte tag, as the
+    /// network-key seal has; a transport datagram adds 32). Link layers MUST NOT add more, so a body that fits
+    /// here fits any datagram Rumor sends (Docs/PROTOCOL.md).
     public static let sealOverhead = 46
     /// The room for frames in one packet, after the seal and the sender id.
     public static let maxFramesSize = maxDatagramSize - sealOverhead - NodeID.byteCount

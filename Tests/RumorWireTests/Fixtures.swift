@@ -73,13 +73,15 @@ enum Fixtures {
             .message(MessageFragment(epoch: .max, messageID: .max, floor: .max, totalLength: .max, index: 63,
                                      count: 64, chunk: [])),
             .messageAck(MessageAck(epoch: 1, messageID: 2, received: 0x8000_0000_0000_0001)),
+            .datagram(chunkSource[1...]),
+            .datagram([]),
         ]
         frames += try memberUpdates().map { .member($0) }
         return frames
     }
 
     /// Every kind of frame, each once.
-    static let allKinds: [Frame.Kind] = [.ping, .ack, .pingRequest, .nack, .member, .syncRequest, .message, .messageAck]
+    static let allKinds: [Frame.Kind] = [.ping, .ack, .pingRequest, .nack, .member, .syncRequest, .message, .messageAck, .datagram]
 
     /// A packet body holding `frames` from a fixed sender.
     static func packet(_ frames: [Frame]) -> PacketBody {
