@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "RumorCryptoTests", dependencies: ["RumorCrypto", "RumorLink", "RumorWire"]),
         .testTarget(name: "RumorMembershipTests", dependencies: ["RumorMembership", "RumorSimulator", "RumorWire"]),
         .testTarget(name: "RumorMessagingTests", dependencies: ["RumorMessaging", "RumorSimulator", "RumorWire"]),
-        .testTarget(name: "RumorNodeTests", dependencies: ["Rumor", "RumorWire"]),
+        .testTarget(name: "RumorNodeTests", dependencies: ["Rumor", "RumorWire", "RumorLink", "RumorCrypto", "RumorMessaging"]),
         .testTarget(name: "RumorCLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

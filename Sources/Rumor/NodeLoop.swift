@@ -60,6 +60,10 @@ final class NodeLoop: @unchecked Sendable {
     private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
     private var nextLinkHousekeeping = Instant.zero
     private var keyOperations: [UInt64: KeyOperation] = [:]
+    /// Signatures already checked, by member: a claim relayed again needs no second Ed25519 verification.
+    private var verifiedClaims: [NodeID: (incarnation: UInt64, signature: [UInt8])] = [:]
+    /// This node's own claims, signed once per content.
+    private var ownSignatures: [[UInt8]: [UInt8]] = [:]
 
     /// A `rumor keys` request under way: the members asked, and what each answered.
     struct KeyOperation {
@@ -277,7 +281,7 @@ final class NodeLoop: @unchecked Sendable {
         }
         if lastSource.count > 8192 { lastSource.removeAll(keepingCapacity: true) }
         lastSource[packet.sender] = source
-        membership.receive(packet, from: source, now: now, effects: &membershipEffects)
+        membership.receive(verifiedClaims(in: packet), from: source, now: now, effects: &membershipEffects)
         for frame in packet.frames {
             switch frame {
             case .message(let fragment): messaging.receive(fragment, from: packet.sender, now: now, effects: &messagingEffects)
@@ -289,6 +293,62 @@ final class NodeLoop: @unchecked Sendable {
             default: continue
             }
         }
+    }
+
+    // MARK: - Origin signatures
+
+    /// The packet with every member claim whose origin signature does not verify taken out (each one counted
+    /// as `forged`): relayed gossip cannot speak for a member that did not sign it.
+    private func verifiedClaims(in packet: PacketBody) -> PacketBody {
+        guard packet.frames.contains(where: { if case .member(.alive) = $0 { return true }; if case .member(.left) = $0 { return true }; return false })
+        else { return packet }
+        var verified = packet
+        verified.frames = packet.frames.filter { frame in
+            switch frame {
+            case .member(.alive(let claim)):
+                return checkSignature(claim.signature, by: claim.id, incarnation: claim.incarnation) { claim.signedBytes }
+            case .member(.left(let subject, let incarnation, let signature)):
+                return checkSignature(signature, by: subject, incarnation: incarnation) { Signature.leftBytes(subject: subject, incarnation: incarnation) }
+            default:
+                return true
+            }
+        }
+        return verified
+    }
+
+    private func checkSignature(_ signature: [UInt8], by signer: NodeID, incarnation: UInt64, message: () -> [UInt8]) -> Bool {
+        if let known = verifiedClaims[signer], known.incarnation == incarnation, known.signature == signature { return true }
+        guard !signature.isEmpty, IdentityKey.verify(signature: signature, message: message(), publicKey: signer.bytes) else {
+            drop(.forged)
+            return false
+        }
+        if verifiedClaims.count > 65_536 { verifiedClaims.removeAll(keepingCapacity: true) }
+        verifiedClaims[signer] = (incarnation, signature)
+        return true
+    }
+
+    /// Signs this node's own alive and left claims (the core leaves them unsigned).
+    private func signOwnClaims(_ frames: [Frame]) -> [Frame] {
+        frames.map { frame in
+            switch frame {
+            case .member(.alive(var claim)) where claim.id == me && claim.signature.isEmpty:
+                claim.signature = ownSignature(claim.signedBytes)
+                return .member(.alive(claim))
+            case .member(.left(let subject, let incarnation, let signature)) where subject == me && signature.isEmpty:
+                return .member(.left(subject: subject, incarnation: incarnation,
+                                     signature: ownSignature(Signature.leftBytes(subject: subject, incarnation: incarnation))))
+            default:
+                return frame
+            }
+        }
+    }
+
+    private func ownSignature(_ bytes: [UInt8]) -> [UInt8] {
+        if let signature = ownSignatures[bytes] { return signature }
+        let signature = identity.sign(bytes)
+        if ownSignatures.count > 16 { ownSignatures.removeAll() }
+        ownSignatures[bytes] = signature
+        return signature
     }
 
     private func drop(_ reason: DropReason) {
@@ -339,6 +399,12 @@ final class NodeLoop: @unchecked Sendable {
             let fromName = membership.members[sender]?.name ?? sender.short
             hub.emit(.message(ReceivedMessage(from: fromName, fromID: sender, kind: .direct, data: data, receivedAt: wallClockNanoseconds())))
         case .broadcast(let message)?:
+            // A broadcast is checked once, when first seen: no relay can forge or alter one.
+            guard broadcasts.knows(message.key)
+                || IdentityKey.verify(signature: message.signature, message: message.signedBytes, publicKey: message.origin.bytes) else {
+                drop(.forged)
+                return
+            }
             broadcasts.receive(message, from: sender, members: aliveOthers, wallClockMilliseconds: wallClockNanoseconds() / 1_000_000,
                                now: now, effects: &broadcastEffects)
         case .digest(let digest)?:
@@ -422,7 +488,7 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Sends frames in one packet through the link (a session, or a handshake first).
     private func send(_ frames: [Frame], to address: PeerAddress, expected: NodeID? = nil) {
-        let body = PacketBody(sender: me, frames: frames).encode()
+        let body = PacketBody(sender: me, frames: signOwnClaims(frames)).encode()
         let now = Instant(nanoseconds: monotonicNow())
         link.send(body, to: address, expected: expected, now: now, wallClock: wallClock, effects: &linkEffects)
         performLink(now: now)
@@ -521,8 +587,9 @@ final class NodeLoop: @unchecked Sendable {
     /// Starts a broadcast: delivered here at once and spread to every member.
     func broadcast(_ data: [UInt8], completion: @escaping @Sendable (Result<BroadcastKey, RumorError>) -> Void) {
         let now = Instant(nanoseconds: monotonicNow())
+        let identity = identity
         let result = broadcasts.broadcast(data, members: aliveOthers, wallClockMilliseconds: wallClockNanoseconds() / 1_000_000,
-                                          now: now, effects: &broadcastEffects)
+                                          now: now, sign: { identity.sign($0) }, effects: &broadcastEffects)
         performEffects()
         switch result {
         case .success(let key): completion(.success(key))

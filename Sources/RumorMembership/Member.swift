@@ -29,9 +29,11 @@ public struct Member: Sendable, Equatable {
     public var stateChangedAt: Instant
     /// When an authenticated packet from this member last arrived (nil: only heard of through others).
     public var lastHeard: Instant?
+    /// The member's signature on its latest alive or left claim, relayed with it so receivers can check it.
+    public var signature: [UInt8] = []
 
     public var claim: AliveClaim {
-        AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags)
+        AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags, signature: state == .left ? [] : signature)
     }
 }
 

@@ -133,7 +133,8 @@ public struct Membership: Sendable {
         member.state = .left
         member.stateChangedAt = now
         members[me] = member
-        let update = MemberUpdate.left(subject: me, incarnation: member.incarnation)
+        // Unsigned here: the shell signs this node's own claims on their way out.
+        let update = MemberUpdate.left(subject: me, incarnation: member.incarnation, signature: [])
         gossip.enqueue(update)
         for other in members.values where other.id != me && other.state.isActive {
             effects.append(.send(to: other.address, frames: [.member(update)]))
@@ -316,7 +317,7 @@ public struct Membership: Sendable {
         case .dead(let subject, let incarnation, let accuser):
             declare(subject, .dead, incarnation: incarnation, update: .dead(subject: subject, incarnation: incarnation, accuser: accuser),
                     now: now, effects: &effects)
-        case .left(let subject, let incarnation):
+        case .left(let subject, let incarnation, _):
             declare(subject, .left, incarnation: incarnation, update: update, now: now, effects: &effects)
         }
     }
@@ -324,7 +325,7 @@ public struct Membership: Sendable {
     mutating func applyAlive(_ claim: AliveClaim, now: Instant, effects: inout [MembershipEffect]) {
         if claim.id == me {
             // Someone holds news of us newer than ours (an earlier run of this identity): out-number it.
-            if claim.incarnation >= myself.incarnation, !isLeaving, claim != myself.claim { refute(above: claim.incarnation) }
+            if claim.incarnation >= myself.incarnation, !isLeaving, !claim.sameContent(as: myself.claim) { refute(above: claim.incarnation) }
             return
         }
         guard let existing = members[claim.id] else {
@@ -334,7 +335,8 @@ public struct Membership: Sendable {
             }
             forgetInactive(named: claim.name)
             members[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
-                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)
+                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
+                                       signature: claim.signature)
             insertIntoProbeOrder(claim.id)
             gossip.enqueue(.alive(claim))
             effects.append(.changed(MemberChange(member: members[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
@@ -349,6 +351,7 @@ public struct Membership: Sendable {
         member.name = claim.name
         member.address = claim.address
         member.tags = claim.tags
+        member.signature = claim.signature
         member.incarnation = claim.incarnation
         if member.state != .alive {
             member.state = .alive
@@ -406,6 +409,7 @@ public struct Membership: Sendable {
         member.state = state
         member.incarnation = incarnation
         member.stateChangedAt = now
+        if case .left(_, _, let signature) = update { member.signature = signature }
         members[subject] = member
         suspicions[subject] = nil
         gossip.enqueue(update)
@@ -501,7 +505,7 @@ public struct Membership: Sendable {
         // A suspect is sent with its claim's details so a receiver that never heard of it can add it.
         case .suspect: return .alive(member.claim)
         case .dead: return .dead(subject: member.id, incarnation: member.incarnation, accuser: me)
-        case .left: return .left(subject: member.id, incarnation: member.incarnation)
+        case .left: return .left(subject: member.id, incarnation: member.incarnation, signature: member.signature)
         }
     }
 

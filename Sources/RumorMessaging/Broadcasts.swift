@@ -60,10 +60,13 @@ public struct Broadcasts: Sendable {
     }
 
     /// Starts a broadcast: delivers it here and pushes it to members.
+    /// - Parameter sign: signs the message's `signedBytes` with this node's identity key.
     public mutating func broadcast(_ data: [UInt8], members: [NodeID], wallClockMilliseconds: Int64, now: Instant,
+                                   sign: ([UInt8]) -> [UInt8] = { _ in [] },
                                    effects: inout [BroadcastEffect]) -> Result<BroadcastKey, BroadcastError> {
         guard data.count <= BroadcastSettings.maxSize else { return .failure(.tooLarge(data.count)) }
-        let message = BroadcastMessage(origin: me, sequence: nextSequence, sentAtMilliseconds: wallClockMilliseconds, data: data)
+        var message = BroadcastMessage(origin: me, sequence: nextSequence, sentAtMilliseconds: wallClockMilliseconds, data: data)
+        message.signature = sign(message.signedBytes)
         nextSequence += 1
         remember(message, now: now)
         effects.append(.deliver(message))
@@ -110,6 +113,9 @@ public struct Broadcasts: Sendable {
     }
 
     public var nextWake: Instant { nextSyncAt }
+
+    /// True when this broadcast was seen already (so a copy needs no signature check).
+    public func knows(_ key: BroadcastKey) -> Bool { known[key] != nil }
 
     /// Expires old broadcasts and sends a digest to one random member.
     public mutating func tick(members: [NodeID], now: Instant, effects: inout [BroadcastEffect]) {

@@ -4,7 +4,7 @@ import RumorWire
 /// spread, or a broadcast digest (anti-entropy). See Docs/PROTOCOL.md, "Envelopes".
 ///
 ///     direct:    0x01 | data
-///     broadcast: 0x02 | origin (32) | sequence (8) | sent at, ms since 1970 (8) | data
+///     broadcast: 0x02 | origin (32) | sequence (8) | sent at, ms since 1970 (8) | signature (64) | data
 ///     digest:    0x03 | flags (1; bit 0 = reply with yours) | count (2) | count × (origin (32) | sequence (8))
 ///     key request:  0x04 | request id (8) | action (1) | key (32) for install, key id (4) for use and remove
 ///     key response: 0x05 | request id (8) | ok (1) | error length (1) | error | count (1) | count × (key id (4) | primary (1))
@@ -16,7 +16,7 @@ public enum Envelope: Equatable, Sendable {
     case keyResponse(KeyResponse)
 
     /// Bytes an envelope adds to the largest payload it can carry (a broadcast's header).
-    public static let maxOverhead = 1 + 32 + 8 + 8
+    public static let maxOverhead = 1 + 32 + 8 + 8 + Signature.size
 
     public func encode() -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
@@ -29,6 +29,7 @@ public enum Envelope: Equatable, Sendable {
             message.origin.write(to: &writer)
             writer.write(message.sequence)
             writer.write(UInt64(bitPattern: message.sentAtMilliseconds))
+            writer.write(contentsOf: message.signature.count == Signature.size ? message.signature : [UInt8](repeating: 0, count: Signature.size))
             writer.write(contentsOf: message.data)
         case .digest(let digest):
             writer.write(UInt8(3))
@@ -74,9 +75,10 @@ public enum Envelope: Equatable, Sendable {
         case 1:
             return .direct(Array(reader.readRest()))
         case 2:
-            guard let origin = NodeID.read(from: &reader), let sequence = reader.readUInt64(), let sentAt = reader.readUInt64() else { return nil }
+            guard let origin = NodeID.read(from: &reader), let sequence = reader.readUInt64(), let sentAt = reader.readUInt64(),
+                  let signature = reader.readBytes(Signature.size) else { return nil }
             return .broadcast(BroadcastMessage(origin: origin, sequence: sequence, sentAtMilliseconds: Int64(bitPattern: sentAt),
-                                               data: Array(reader.readRest())))
+                                               data: Array(reader.readRest()), signature: Array(signature)))
         case 3:
             guard let flags = reader.readUInt8(), let count = reader.readUInt16() else { return nil }
             var keys: [BroadcastKey] = []
@@ -177,12 +179,26 @@ public struct BroadcastMessage: Equatable, Sendable {
     /// so one can never be delivered twice after every node has forgotten it.
     public var sentAtMilliseconds: Int64
     public var data: [UInt8]
+    /// The origin's Ed25519 signature over `signedBytes`: relays cannot forge or alter a broadcast.
+    public var signature: [UInt8]
 
-    public init(origin: NodeID, sequence: UInt64, sentAtMilliseconds: Int64, data: [UInt8]) {
+    public init(origin: NodeID, sequence: UInt64, sentAtMilliseconds: Int64, data: [UInt8], signature: [UInt8] = []) {
         self.origin = origin
         self.sequence = sequence
         self.sentAtMilliseconds = sentAtMilliseconds
         self.data = data
+        self.signature = signature
+    }
+
+    /// "rumor-broadcast-v1" ‖ origin ‖ sequence ‖ sent at ‖ data.
+    public var signedBytes: [UInt8] {
+        var writer = ByteWriter(capacity: 64 + data.count)
+        writer.write(contentsOf: Array("rumor-broadcast-v1".utf8))
+        origin.write(to: &writer)
+        writer.write(sequence)
+        writer.write(UInt64(bitPattern: sentAtMilliseconds))
+        writer.write(contentsOf: data)
+        return writer.bytes
     }
 
     public var key: BroadcastKey { BroadcastKey(origin: origin, sequence: sequence) }

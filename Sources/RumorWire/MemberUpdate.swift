@@ -6,19 +6,20 @@ public enum MemberUpdate: Equatable, Sendable {
     case alive(AliveClaim)
     case suspect(subject: NodeID, incarnation: UInt64, accuser: NodeID)
     case dead(subject: NodeID, incarnation: UInt64, accuser: NodeID)
-    case left(subject: NodeID, incarnation: UInt64)
+    /// The member's own goodbye, signed by it (`signature` is empty only before the node signs it on its way out).
+    case left(subject: NodeID, incarnation: UInt64, signature: [UInt8])
 
     public var subject: NodeID {
         switch self {
         case .alive(let claim): return claim.id
-        case .suspect(let subject, _, _), .dead(let subject, _, _), .left(let subject, _): return subject
+        case .suspect(let subject, _, _), .dead(let subject, _, _), .left(let subject, _, _): return subject
         }
     }
 
     public var incarnation: UInt64 {
         switch self {
         case .alive(let claim): return claim.incarnation
-        case .suspect(_, let incarnation, _), .dead(_, let incarnation, _), .left(_, let incarnation): return incarnation
+        case .suspect(_, let incarnation, _), .dead(_, let incarnation, _), .left(_, let incarnation, _): return incarnation
         }
     }
 
@@ -37,7 +38,7 @@ public enum MemberUpdate: Equatable, Sendable {
         switch self {
         case .alive(let claim): return 1 + 8 + 32 + claim.bodySize
         case .suspect, .dead: return 1 + 8 + 32 + 32
-        case .left: return 1 + 8 + 32
+        case .left: return 1 + 8 + 32 + Signature.size
         }
     }
 
@@ -48,7 +49,7 @@ public enum MemberUpdate: Equatable, Sendable {
         switch self {
         case .alive(let claim): claim.writeBody(to: &writer)
         case .suspect(_, _, let accuser), .dead(_, _, let accuser): accuser.write(to: &writer)
-        case .left: break
+        case .left(_, _, let signature): Signature.write(signature, to: &writer)
         }
     }
 
@@ -63,39 +64,93 @@ public enum MemberUpdate: Equatable, Sendable {
         case .dead:
             return NodeID.read(from: &reader).map { .dead(subject: subject, incarnation: incarnation, accuser: $0) }
         case .left:
-            return .left(subject: subject, incarnation: incarnation)
+            return Signature.read(from: &reader).map { .left(subject: subject, incarnation: incarnation, signature: $0) }
         }
     }
 }
 
-/// A member's claim to be alive at an incarnation, with the name, address and tags it goes by.
+/// A member's claim to be alive at an incarnation, with the name, address and tags it goes by, signed by the
+/// member itself so that no one else can make it.
 public struct AliveClaim: Equatable, Sendable {
     public var id: NodeID
     public var incarnation: UInt64
     public var name: String
     public var address: PeerAddress
     public var tags: Tags
+    /// Ed25519 over `signedBytes` by `id`; empty only until the node signs its own claim on the way out.
+    public var signature: [UInt8]
 
-    public init(id: NodeID, incarnation: UInt64, name: String, address: PeerAddress, tags: Tags) {
+    public init(id: NodeID, incarnation: UInt64, name: String, address: PeerAddress, tags: Tags, signature: [UInt8] = []) {
         self.id = id
         self.incarnation = incarnation
         self.name = name
         self.address = address
         self.tags = tags
+        self.signature = signature
     }
 
-    var bodySize: Int { 1 + name.utf8.count + address.encodedSize + tags.encodedSize }
+    /// The same claim, signature aside.
+    public func sameContent(as other: AliveClaim) -> Bool {
+        id == other.id && incarnation == other.incarnation && name == other.name && address == other.address && tags == other.tags
+    }
 
-    func writeBody(to writer: inout ByteWriter) {
+    /// What the signature covers: "rumor-alive-v1" ‖ id ‖ incarnation ‖ name ‖ address ‖ tags.
+    public var signedBytes: [UInt8] {
+        var writer = ByteWriter(capacity: 128)
+        writer.write(contentsOf: Signature.aliveContext)
+        id.write(to: &writer)
+        writer.write(incarnation)
+        writeContent(to: &writer)
+        return writer.bytes
+    }
+
+    var bodySize: Int { 1 + name.utf8.count + address.encodedSize + tags.encodedSize + Signature.size }
+
+    func writeContent(to writer: inout ByteWriter) {
         writer.writeShortString(name)
         address.write(to: &writer)
         tags.write(to: &writer)
     }
 
+    func writeBody(to writer: inout ByteWriter) {
+        writeContent(to: &writer)
+        Signature.write(signature, to: &writer)
+    }
+
     static func readBody(id: NodeID, incarnation: UInt64, from reader: inout ByteReader) -> AliveClaim? {
         guard let name = reader.readShortString(), NodeName.isValid(name),
-              let address = PeerAddress.read(from: &reader), let tags = Tags.read(from: &reader) else { return nil }
-        return AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags)
+              let address = PeerAddress.read(from: &reader), let tags = Tags.read(from: &reader),
+              let signature = Signature.read(from: &reader) else { return nil }
+        return AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags, signature: signature)
+    }
+}
+
+/// Ed25519 signatures on the wire: always 64 bytes; all zeros stands for "not signed" (which receivers refuse).
+public enum Signature {
+    public static let size = 64
+    public static let aliveContext = Array("rumor-alive-v1".utf8)
+    public static let leftContext = Array("rumor-left-v1".utf8)
+
+    /// What a `left` signature covers: "rumor-left-v1" ‖ subject ‖ incarnation.
+    public static func leftBytes(subject: NodeID, incarnation: UInt64) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64)
+        writer.write(contentsOf: leftContext)
+        subject.write(to: &writer)
+        writer.write(incarnation)
+        return writer.bytes
+    }
+
+    static func write(_ signature: [UInt8], to writer: inout ByteWriter) {
+        if signature.count == size {
+            writer.write(contentsOf: signature)
+        } else {
+            writer.write(contentsOf: repeatElement(UInt8(0), count: size))
+        }
+    }
+
+    static func read(from reader: inout ByteReader) -> [UInt8]? {
+        guard let bytes = reader.readBytes(size) else { return nil }
+        return bytes.allSatisfy { $0 == 0 } ? [] : Array(bytes)
     }
 }
 

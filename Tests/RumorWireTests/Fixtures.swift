@@ -52,7 +52,9 @@ enum Fixtures {
                               address: loopback6, tags: try tags(["ünïcode": "välue ✓"]))),
             .suspect(subject: id(0x21), incarnation: 3, accuser: id(0x22)),
             .dead(subject: id(0x31), incarnation: 1 << 40, accuser: id(0x32)),
-            .left(subject: id(0x41), incarnation: 9),
+            .left(subject: id(0x41), incarnation: 9, signature: [UInt8](repeating: 0x41, count: 64)),
+            .alive(AliveClaim(id: id(0x14), incarnation: 1, name: "signed", address: ipv4, tags: Tags(),
+                              signature: (0..<64).map { UInt8($0) })),
         ]
     }
 

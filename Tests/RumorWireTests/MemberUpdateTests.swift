@@ -31,12 +31,12 @@ struct MemberUpdateTests {
         let dead = MemberUpdate.dead(subject: Fixtures.id(4), incarnation: 7, accuser: Fixtures.id(5))
         #expect(dead.subject == Fixtures.id(4))
         #expect(dead.incarnation == 7)
-        let left = MemberUpdate.left(subject: Fixtures.id(6), incarnation: 8)
+        let left = MemberUpdate.left(subject: Fixtures.id(6), incarnation: 8, signature: [])
         #expect(left.subject == Fixtures.id(6))
         #expect(left.incarnation == 8)
     }
 
-    @Test("alive layout: kind, incarnation, subject, name, address, tags — known answer")
+    @Test("alive layout: kind, incarnation, subject, name, address, tags, signature — known answer")
     func aliveKnownAnswer() throws {
         let update = MemberUpdate.alive(AliveClaim(
             id: Fixtures.id(0x11), incarnation: 2, name: "n1", address: Fixtures.loopback6, tags: try Fixtures.tags(["k": "v"])))
@@ -46,7 +46,11 @@ struct MemberUpdateTests {
             + [2, 0x6E, 0x31]
             + [6] + [UInt8](repeating: 0, count: 15) + [1] + [0x00, 0x50]
             + [1, 1, 0x6B, 1, 0x76]
+            + [UInt8](repeating: 0, count: 64)  // not signed yet: 64 zero bytes
         #expect(encode(update) == expected)
+        let signed = MemberUpdate.alive(AliveClaim(id: Fixtures.id(0x11), incarnation: 2, name: "n1", address: Fixtures.loopback6,
+                                                   tags: try Fixtures.tags(["k": "v"]), signature: [UInt8](repeating: 0x5A, count: 64)))
+        #expect(encode(signed) == Array(expected.dropLast(64)) + [UInt8](repeating: 0x5A, count: 64))
     }
 
     @Test("suspect, dead and left layouts — known answers")
@@ -57,7 +61,8 @@ struct MemberUpdateTests {
             == [2] + incarnation + subject + accuser)
         #expect(encode(.dead(subject: Fixtures.id(0x21), incarnation: 256, accuser: Fixtures.id(0x22)))
             == [3] + incarnation + subject + accuser)
-        #expect(encode(.left(subject: Fixtures.id(0x21), incarnation: 256)) == [4] + incarnation + subject)
+        let signature = [UInt8](repeating: 0x77, count: 64)
+        #expect(encode(.left(subject: Fixtures.id(0x21), incarnation: 256, signature: signature)) == [4] + incarnation + subject + signature)
     }
 
     @Test("every strict prefix of an update fails to decode")
