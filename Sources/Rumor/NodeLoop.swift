@@ -306,6 +306,11 @@ final class NodeLoop: @unchecked Sendable {
         verified.frames = packet.frames.filter { frame in
             switch frame {
             case .member(.alive(let claim)):
+                // Identity pinning: a node that is not on the list never enters the table, whoever vouches for it.
+                if let allowed = link.allowed, claim.id != me, !allowed.contains(claim.id) {
+                    drop(.notAllowed)
+                    return false
+                }
                 return checkSignature(claim.signature, by: claim.id, incarnation: claim.incarnation) { claim.signedBytes }
             case .member(.left(let subject, let incarnation, let signature)):
                 return checkSignature(signature, by: subject, incarnation: incarnation) { Signature.leftBytes(subject: subject, incarnation: incarnation) }

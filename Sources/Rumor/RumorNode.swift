@@ -111,9 +111,11 @@ public final class RumorNode: Sendable {
         }
         let snapshot = FileIO.read(files.snapshotPath, limit: 64 << 20).map { PeerSnapshot.parse(String(decoding: $0, as: UTF8.self)) }
         let remembered = (try? snapshot.get()) ?? PeerSnapshot(incarnation: 0, peers: [])
+        // A pinned node always allows itself.
+        let allowed = configuration.allowed.map { $0.union([NodeID(bytes: identity.publicKey)].compactMap { $0 }) }
         let loop = try NodeLoop(identity: identity, name: configuration.name, socket: socket, advertise: socket.localAddress,
                                 keyring: keyring, linkSettings: configuration.linkSettings,
-                                allowed: configuration.allowed, tags: tags, incarnation: remembered.incarnation + 1,
+                                allowed: allowed, tags: tags, incarnation: remembered.incarnation + 1,
                                 membershipSettings: settings, messagingSettings: configuration.messagingSettings,
                                 broadcastSettings: configuration.broadcastSettings,
                                 files: files, inboxCapacity: max(0, configuration.inboxCapacity), logger: configuration.logger)

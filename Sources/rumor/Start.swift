@@ -38,6 +38,12 @@ struct Start: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A tag to gossip with this node (repeatable).", valueName: "K=V"))
     var tag: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Only this node id may be a member (repeatable; identity pinning).", valueName: "ID"))
+    var allow: [String] = []
+
+    @Option(name: .customLong("allow-file"), help: ArgumentHelp("A file of allowed node ids, one per line (# starts a comment).", valueName: "FILE"))
+    var allowFile: String?
+
     @Option(name: .long, help: ArgumentHelp("Timing profile: local, lan or wan.", valueName: "PROFILE"))
     var profile: String = "lan"
 
@@ -56,6 +62,9 @@ struct Start: ParsableCommand {
             throw ValidationError("malformed --join '\(seed)': expected HOST:PORT")
         }
         _ = try parsedTags()
+        for id in allow where NodeID(hex: id) == nil {
+            throw ValidationError("malformed --allow '\(id)': expected a node id, 64 hex characters")
+        }
         guard MembershipSettings.Profile(rawValue: profile) != nil else { throw ValidationError("unknown --profile '\(profile)': use local, lan or wan") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)': use trace, debug, info, notice, warning, error or critical")
@@ -88,6 +97,7 @@ struct Start: ParsableCommand {
         configuration.networkKeyPath = networkKey
         configuration.tags = try parsedTags()
         configuration.profile = MembershipSettings.Profile(rawValue: profile) ?? .lan
+        configuration.allowed = try allowedIDs()
 
         let node: RumorNode
         let server: ControlServer
@@ -121,6 +131,26 @@ struct Start: ParsableCommand {
         server.close()
         for source in sources { source.cancel() }
         logger.info("node \(node.name) stopped")
+    }
+
+    /// The union of --allow and --allow-file, or nil when neither was given (no pinning).
+    func allowedIDs() throws -> Set<NodeID>? {
+        guard !allow.isEmpty || allowFile != nil else { return nil }
+        var ids = Set(allow.compactMap(NodeID.init(hex:)))
+        if let allowFile {
+            guard let bytes = readFile(allowFile) else {
+                throw CLIFailure(message: "cannot read --allow-file \(allowFile): \(String(cString: strerror(errno)))", code: ExitStatus.dataError)
+            }
+            for (number, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let text = String(line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: " \t\r")
+                if text.isEmpty { continue }
+                guard let id = NodeID(hex: text) else {
+                    throw CLIFailure(message: "--allow-file \(allowFile) line \(number + 1) is not a node id", code: ExitStatus.dataError)
+                }
+                ids.insert(id)
+            }
+        }
+        return ids
     }
 
     static func exitCode(for error: RumorError) -> Int32 {
