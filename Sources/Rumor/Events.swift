@@ -45,6 +45,9 @@ final class EventHub: Sendable {
     private struct State {
         var next: UInt64 = 0
         var handlers: [UInt64: Handler] = [:]
+        /// The handlers as an array, rebuilt only when one subscribes or unsubscribes, so emitting an event
+        /// hands out a shared buffer instead of building a new array.
+        var snapshot: [Handler] = []
         var inbox: [ReceivedMessage] = []
         var inboxBytes = 0
         var inboxDropped = 0
@@ -61,12 +64,15 @@ final class EventHub: Sendable {
         state.withLock { state in
             state.next += 1
             state.handlers[state.next] = handler
+            state.snapshot = Array(state.handlers.values)
             return state.next
         }
     }
 
     func unsubscribe(_ token: UInt64) {
-        _ = state.withLock { $0.handlers.removeValue(forKey: token) }
+        state.withLock { state in
+            if state.handlers.removeValue(forKey: token) != nil { state.snapshot = Array(state.handlers.values) }
+        }
     }
 
     func emit(_ event: NodeEvent) {
@@ -79,7 +85,7 @@ final class EventHub: Sendable {
                     state.inboxDropped += 1
                 }
             }
-            return Array(state.handlers.values)
+            return state.snapshot
         }
         for handler in handlers { handler(event) }
     }

@@ -110,13 +110,16 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Runs `command` on the loop thread; if the loop has stopped, runs `ifStopped` instead (on the caller).
     func enqueue(_ command: @escaping Command, ifStopped: @escaping @Sendable () -> Void) {
-        let accepted = queue.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+        // Only the first command of a batch wakes the loop: it drains the whole queue each time it wakes, so a
+        // signal per command would cost a system call each for nothing.
+        let outcome = queue.withLock { state -> (accepted: Bool, wake: Bool) in
+            guard !state.stopped else { return (false, false) }
+            let wasEmpty = state.commands.isEmpty
             state.commands.append(command)
             state.cancels.append(ifStopped)
-            return true
+            return (true, wasEmpty)
         }
-        if accepted { _ = rumor_eventfd_signal(wakeDescriptor) } else { ifStopped() }
+        if !outcome.accepted { ifStopped() } else if outcome.wake { _ = rumor_eventfd_signal(wakeDescriptor) }
     }
 
     /// Calls `body` once the loop has stopped (at once if it already has). Returns a token for
@@ -334,7 +337,8 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Signs this node's own alive and left claims (the core leaves them unsigned).
     private func signOwnClaims(_ frames: [Frame]) -> [Frame] {
-        frames.map { frame in
+        guard frames.contains(where: { if case .member = $0 { return true } else { return false } }) else { return frames }
+        return frames.map { frame in
             switch frame {
             case .member(.alive(var claim)) where claim.id == me && claim.signature.isEmpty:
                 claim.signature = ownSignature(claim.signedBytes)
