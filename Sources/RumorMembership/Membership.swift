@@ -14,7 +14,9 @@ import RumorWire
 public struct Membership: Sendable {
     public let settings: MembershipSettings
     public let me: NodeID
-    public private(set) var members: [NodeID: Member]
+    /// The peer table, this node included.
+    public var members: [NodeID: Member] { table.rows }
+    var table = PeerTable()
     public private(set) var localHealth = 0
     public private(set) var isLeaving = false
 
@@ -26,6 +28,8 @@ public struct Membership: Sendable {
     /// Pings this node sent on another member's behalf, by the sequence number it used.
     var relays: [UInt32: Relay] = [:]
     var suspicions: [NodeID: Suspicion] = [:]
+    /// Suspects whose suspicion ran out unconfirmed, probed ahead of the round-robin order.
+    var suspectsToCheck: [NodeID] = []
     var gossip = BroadcastQueue()
     var seeds: [PeerAddress] = []
     var sequence: UInt32 = 0
@@ -61,8 +65,17 @@ public struct Membership: Sendable {
         var expected: Int
         var minimum: Duration
         var maximum: Duration
+        /// Set when the suspicion ran out unconfirmed: this node probes the suspect once more before it spreads
+        /// a death, and this is when it stops waiting for that probe.
+        var checkBy: Instant?
+        /// The suspect answered that probe.
+        var answered = false
+
+        /// Enough independent accusers that the suspicion ran its shortest course.
+        var isConfirmed: Bool { accusers.count - 1 >= expected }
 
         var deadline: Instant {
+            if let checkBy { return checkBy }
             let confirmations = Double(max(0, accusers.count - 1))
             guard expected > 0 else { return start + minimum }
             let fraction = log(confirmations + 1) / log(Double(expected) + 1)
@@ -78,8 +91,8 @@ public struct Membership: Sendable {
         self.settings = settings
         self.me = claim.id
         self.rng = SeededRandom(seed: seed)
-        members = [claim.id: Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
-                                    incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)]
+        table[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
+                                 incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)
         // Spread the periodic work over the first period so a mesh started at once does not pulse.
         nextProbeAt = now + settings.probeInterval * Double.random(in: 0.1...1, using: &rng)
         nextGossipAt = now + settings.gossipInterval
@@ -88,10 +101,10 @@ public struct Membership: Sendable {
         nextReapAt = now + .seconds(1)
     }
 
-    public var myself: Member { members[me] ?? Member(id: me, name: "", address: PeerAddress(ipv4: [0, 0, 0, 0], port: 0), state: .alive, incarnation: 0, tags: Tags(), stateChangedAt: .zero, lastHeard: nil) }
+    public var myself: Member { table[me] ?? Member(id: me, name: "", address: PeerAddress(ipv4: [0, 0, 0, 0], port: 0), state: .alive, incarnation: 0, tags: Tags(), stateChangedAt: .zero, lastHeard: nil) }
 
     /// Members alive or suspect, this node included: the n of every log(n) in the protocol.
-    public var activeCount: Int { members.values.reduce(0) { $0 + ($1.state.isActive ? 1 : 0) } }
+    public var activeCount: Int { table.activeCount }
 
     /// When `tick` must next be called.
     public var nextWake: Instant {
@@ -113,40 +126,40 @@ public struct Membership: Sendable {
         nextJoinAt = now + settings.joinRetryInterval
     }
 
-    /// Adds members remembered from an earlier run (as dead, to be reconnected), so a restarted node needs
-    /// no --join. Their addresses become reconnect candidates at once.
+    /// Joins through the addresses of members remembered from an earlier run, so a restarted node needs no
+    /// --join; they stay reconnect candidates (as seeds) while none of them is a live member.
+    ///
+    /// Only where to look is restored, not what state: rows restored as dead at their old incarnations would
+    /// go out in this node's state exchanges as `dead` claims that every peer accepts about live members, and
+    /// would shadow those members' own `alive` claims at the same incarnation.
     public mutating func restore(_ remembered: [AliveClaim], now: Instant, effects: inout [MembershipEffect]) {
-        for claim in remembered where claim.id != me && members[claim.id] == nil {
-            members[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .dead,
-                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil)
-            insertIntoProbeOrder(claim.id)
-        }
         let addresses = remembered.filter { $0.id != me }.map(\.address)
         if !addresses.isEmpty { join(seeds: seeds + addresses, now: now, effects: &effects) }
     }
 
     /// Leaves gracefully: announces `left` at a higher incarnation to every active member and by gossip.
     public mutating func leave(now: Instant, effects: inout [MembershipEffect]) {
-        guard !isLeaving, var member = members[me] else { return }
+        guard !isLeaving, var member = table[me] else { return }
         isLeaving = true
         member.incarnation += 1
         member.state = .left
         member.stateChangedAt = now
-        members[me] = member
+        table[me] = member
         // Unsigned here: the shell signs this node's own claims on their way out.
         let update = MemberUpdate.left(subject: me, incarnation: member.incarnation, signature: [])
         gossip.enqueue(update)
-        for other in members.values where other.id != me && other.state.isActive {
+        for id in probeOrder {
+            guard let other = table[id], other.state.isActive else { continue }
             effects.append(.send(to: other.address, frames: [.member(update)]))
         }
     }
 
     /// Replaces this node's tags and gossips them at a new incarnation.
     public mutating func setTags(_ tags: Tags, now: Instant) {
-        guard var member = members[me], !isLeaving else { return }
+        guard var member = table[me], !isLeaving else { return }
         member.tags = tags
         member.incarnation += 1
-        members[me] = member
+        table[me] = member
         gossip.enqueue(.alive(member.claim))
     }
 
@@ -156,7 +169,7 @@ public struct Membership: Sendable {
     public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
         let sender = packet.sender
         guard sender != me else { return }
-        if members[sender] != nil { members[sender]?.lastHeard = now }
+        if table[sender] != nil { table[sender]?.lastHeard = now }
         var syncRequested = false
         var sawState = false
         for frame in packet.frames {
@@ -236,19 +249,23 @@ public struct Membership: Sendable {
 
     mutating func startProbe(now: Instant, effects: inout [MembershipEffect]) {
         probe = nil
-        guard let target = nextProbeTarget(), let member = members[target] else { return }
+        guard let target = nextProbeTarget(), let member = table[target] else { return }
         let sequence = nextSequence()
         probe = ProbeInFlight(target: target, sequence: sequence,
                               indirectAt: now + settings.probeTimeout * Double(localHealth + 1))
         var frames: [Frame] = [.ping(sequence: sequence, target: target)]
         // Lifeguard's buddy rule: a suspect learns at once, in the probe itself, that it is suspected.
-        if member.state == .suspect, let accuser = suspicions[target]?.accusers.first {
+        if member.state == .suspect, let accuser = suspicions[target]?.accusers.min() {
             frames.append(.member(.suspect(subject: target, incarnation: member.incarnation, accuser: accuser)))
         }
         sendWithGossip(to: member.address, frames: frames, effects: &effects)
     }
 
     mutating func nextProbeTarget() -> NodeID? {
+        while !suspectsToCheck.isEmpty {
+            let id = suspectsToCheck.removeFirst()
+            if table[id]?.state == .suspect { return id }
+        }
         for _ in 0..<(probeOrder.count + 1) {
             if probeCursor >= probeOrder.count {
                 probeOrder.shuffle(using: &rng)
@@ -257,13 +274,13 @@ public struct Membership: Sendable {
             }
             let candidate = probeOrder[probeCursor]
             probeCursor += 1
-            if let member = members[candidate], member.state.isActive { return candidate }
+            if let member = table[candidate], member.state.isActive { return candidate }
         }
         return nil
     }
 
     mutating func sendIndirectProbes(for probe: ProbeInFlight, effects: inout [MembershipEffect]) -> Int {
-        guard let target = members[probe.target] else { return 0 }
+        guard let target = table[probe.target] else { return 0 }
         let helpers = randomMembers(settings.indirectChecks) { $0.state == .alive && $0.id != probe.target }
         for helper in helpers {
             effects.append(.send(to: helper.address, frames: [
@@ -277,7 +294,8 @@ public struct Membership: Sendable {
         if let current = probe, current.sequence == sequence {
             probe = nil
             adjustHealth(-1)
-            if let target = members[current.target] { members[current.target]?.lastHeard = now; _ = target }
+            if suspicions[current.target]?.checkBy != nil { suspicions[current.target]?.answered = true }
+            if let target = table[current.target] { table[current.target]?.lastHeard = now; _ = target }
         } else if let relay = relays.removeValue(forKey: sequence) {
             effects.append(.send(to: relay.requester, frames: [.ack(sequence: relay.requesterSequence)]))
         }
@@ -288,13 +306,13 @@ public struct Membership: Sendable {
         // Lifeguard: missing nacks mean our own links or CPU are the problem, not only the target.
         let missingNacks = failed.indirectSent ? max(0, failed.expectedNacks - failed.nacks) : 0
         adjustHealth(missingNacks > 0 ? missingNacks : 1)
-        guard let member = members[failed.target], member.state.isActive else { return }
+        guard let member = table[failed.target], member.state.isActive else { return }
         suspect(failed.target, incarnation: member.incarnation, accuser: me, now: now, effects: &effects)
     }
 
     mutating func expireRelays(now: Instant, effects: inout [MembershipEffect]) {
         guard !relays.isEmpty else { return }
-        for (sequence, relay) in relays where relay.expiresAt <= now {
+        for (sequence, relay) in relays.filter({ $0.value.expiresAt <= now }).sorted(by: { $0.key < $1.key }) {
             relays[sequence] = nil
             effects.append(.send(to: relay.requester, frames: [.nack(sequence: relay.requesterSequence)]))
         }
@@ -328,18 +346,17 @@ public struct Membership: Sendable {
             if claim.incarnation >= myself.incarnation, !isLeaving, !claim.sameContent(as: myself.claim) { refute(above: claim.incarnation) }
             return
         }
-        guard let existing = members[claim.id] else {
+        guard let existing = table[claim.id] else {
             if let holder = liveHolder(of: claim.name, other: claim.id) {
                 effects.append(.conflict(NameConflict(name: claim.name, holder: holder, claimant: claim.id, claimantAddress: claim.address)))
                 return
             }
             forgetInactive(named: claim.name)
-            members[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
-                                       incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
-                                       signature: claim.signature)
+            table[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
+                                     incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil, signature: claim.signature)
             insertIntoProbeOrder(claim.id)
             gossip.enqueue(.alive(claim))
-            effects.append(.changed(MemberChange(member: members[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
+            effects.append(.changed(MemberChange(member: table[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
             return
         }
         guard claim.incarnation > existing.incarnation else { return }
@@ -357,7 +374,7 @@ public struct Membership: Sendable {
             member.state = .alive
             member.stateChangedAt = now
         }
-        members[claim.id] = member
+        table[claim.id] = member
         suspicions[claim.id] = nil
         gossip.enqueue(.alive(claim))
         if existing.state != .alive { effects.append(.changed(MemberChange(member: member, previousState: existing.state))) }
@@ -365,13 +382,16 @@ public struct Membership: Sendable {
 
     mutating func suspect(_ subject: NodeID, incarnation: UInt64, accuser: NodeID, now: Instant, effects: inout [MembershipEffect]) {
         if subject == me {
-            if !isLeaving, incarnation >= myself.incarnation {
+            guard !isLeaving else { return }
+            if incarnation >= myself.incarnation {
                 refute(above: incarnation)
                 adjustHealth(1)
+            } else {
+                reannounce()
             }
             return
         }
-        guard var member = members[subject], incarnation >= member.incarnation else { return }
+        guard var member = table[subject], incarnation >= member.incarnation else { return }
         if member.state == .suspect, incarnation == member.incarnation {
             // Lifeguard: an independent accuser confirms the suspicion and shortens it.
             if var suspicion = suspicions[subject], !suspicion.accusers.contains(accuser) {
@@ -386,7 +406,7 @@ public struct Membership: Sendable {
         member.state = .suspect
         member.incarnation = incarnation
         member.stateChangedAt = now
-        members[subject] = member
+        table[subject] = member
         let n = Double(max(1, activeCount))
         let minimum = settings.probeInterval * (settings.suspicionMultiplier * max(1, log10(n)))
         let expected = activeCount - 2 < Int(settings.suspicionMultiplier) - 2 ? 0 : Int(settings.suspicionMultiplier) - 2
@@ -399,10 +419,11 @@ public struct Membership: Sendable {
     mutating func declare(_ subject: NodeID, _ state: MemberState, incarnation: UInt64, update: MemberUpdate, now: Instant,
                           effects: inout [MembershipEffect]) {
         if subject == me {
-            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation) }
+            guard !isLeaving else { return }
+            if incarnation >= myself.incarnation { refute(above: incarnation) } else { reannounce() }
             return
         }
-        guard var member = members[subject], incarnation >= member.incarnation else { return }
+        guard var member = table[subject], incarnation >= member.incarnation else { return }
         guard member.state != state, member.state != .left || incarnation > member.incarnation else { return }
         if member.state == .dead, state == .dead { return }
         let previous = member.state
@@ -410,16 +431,35 @@ public struct Membership: Sendable {
         member.incarnation = incarnation
         member.stateChangedAt = now
         if case .left(_, _, let signature) = update { member.signature = signature }
-        members[subject] = member
+        table[subject] = member
         suspicions[subject] = nil
         gossip.enqueue(update)
         effects.append(.changed(MemberChange(member: member, previousState: previous)))
     }
 
     mutating func expireSuspicions(now: Instant, effects: inout [MembershipEffect]) {
-        for (subject, suspicion) in suspicions where suspicion.deadline <= now {
+        let expired = suspicions.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
+        for (subject, suspicion) in expired {
+            guard let member = table[subject], member.state == .suspect, member.incarnation == suspicion.incarnation else {
+                suspicions[subject] = nil
+                continue
+            }
+            if suspicion.checkBy == nil, !suspicion.isConfirmed {
+                // Nobody confirmed it: maybe the rest of the mesh heard the refutation and every copy of it was lost
+                // on the way here. Probe the suspect first (the probe carries the suspicion, so a live suspect's
+                // ack carries its refutation); if that probe fails too, the suspect is dead.
+                suspicions[subject]?.checkBy = nextProbeAt + settings.probeInterval * Double(2 * (localHealth + 1))
+                suspectsToCheck.append(subject)
+                continue
+            }
+            if suspicion.answered {
+                // It answered, but its refutation has not arrived: suspect it afresh rather than call it dead.
+                suspicions[subject]?.start = now
+                suspicions[subject]?.checkBy = nil
+                suspicions[subject]?.answered = false
+                continue
+            }
             suspicions[subject] = nil
-            guard let member = members[subject], member.state == .suspect, member.incarnation == suspicion.incarnation else { continue }
             declare(subject, .dead, incarnation: member.incarnation,
                     update: .dead(subject: subject, incarnation: member.incarnation, accuser: me), now: now, effects: &effects)
         }
@@ -427,20 +467,26 @@ public struct Membership: Sendable {
 
     /// SWIM refutation: claim alive at an incarnation above the accusation.
     mutating func refute(above incarnation: UInt64) {
-        guard var member = members[me] else { return }
+        guard var member = table[me] else { return }
         member.incarnation = max(member.incarnation, incarnation) + 1
-        members[me] = member
+        table[me] = member
         gossip.enqueue(.alive(member.claim))
     }
 
+    /// An accusation older than our incarnation means the accuser missed the refutation (every transmission of
+    /// it may have been lost): gossip the current claim again rather than let the stale suspicion run out.
+    mutating func reannounce() {
+        gossip.enqueue(.alive(myself.claim))
+    }
+
     func liveHolder(of name: String, other id: NodeID) -> NodeID? {
-        members.values.first { $0.name == name && $0.id != id && ($0.state.isActive || $0.id == me) }?.id
+        table.ids(named: name).first { $0 != id && ($0 == me || table[$0]?.state.isActive == true) }
     }
 
     /// A name freed by a dead or departed member may be taken by a new identity; forget the old one.
     mutating func forgetInactive(named name: String) {
-        for member in members.values where member.name == name && member.id != me && !member.state.isActive {
-            remove(member.id)
+        for id in table.ids(named: name) where id != me && table[id]?.state.isActive == false {
+            remove(id)
         }
     }
 
@@ -484,7 +530,7 @@ public struct Membership: Sendable {
         var current: [Frame] = requestReply ? [.syncRequest] : []
         var size = current.reduce(0) { $0 + $1.encodedSize }
         // This node's own claim goes first so a seed learns the joiner from the first datagram.
-        let ordered = [myself] + members.values.filter { $0.id != me }
+        let ordered = [myself] + probeOrder.compactMap { table[$0] }
         for member in ordered {
             let frame = Frame.member(stateUpdate(for: member))
             if size + frame.encodedSize > PacketBody.maxFramesSize {
@@ -518,7 +564,7 @@ public struct Membership: Sendable {
 
     /// Contacts one dead member, or a seed no live member is known at, so that a healed partition merges.
     mutating func reconnect(now: Instant, effects: inout [MembershipEffect]) {
-        let deadTargets = members.values.filter { $0.state == .dead && $0.id != me }
+        let deadTargets = probeOrder.compactMap { table[$0] }.filter { $0.state == .dead }
         let liveAddresses = Set(members.values.filter { $0.state.isActive }.map(\.address))
         let lostSeeds = seeds.filter { !liveAddresses.contains($0) }
         let candidates = deadTargets.map(\.address) + lostSeeds
@@ -542,7 +588,7 @@ public struct Membership: Sendable {
     }
 
     mutating func remove(_ id: NodeID) {
-        members[id] = nil
+        table[id] = nil
         suspicions[id] = nil
         if let index = probeOrder.firstIndex(of: id) {
             probeOrder.remove(at: index)
@@ -566,12 +612,12 @@ public struct Membership: Sendable {
         // Sampling with a bounded number of tries keeps this O(count) even in a 10,000-member table.
         for _ in 0..<(count * 4) {
             let id = probeOrder[Int.random(in: 0..<probeOrder.count, using: &rng)]
-            guard seen.insert(id).inserted, let member = members[id], predicate(member) else { continue }
+            guard seen.insert(id).inserted, let member = table[id], predicate(member) else { continue }
             chosen.append(member)
             if chosen.count == count { return chosen }
         }
         for id in probeOrder.shuffled(using: &rng) where chosen.count < count && !seen.contains(id) {
-            if let member = members[id], predicate(member) { chosen.append(member) }
+            if let member = table[id], predicate(member) { chosen.append(member) }
         }
         return chosen
     }

@@ -23,6 +23,7 @@ struct ObservationRecords {
     var conflicts: [ObservedConflict] = []
     /// By subject index: how many times any observer changed it to `dead`.
     var deathMarks: [Int] = []
+    var rowsAdded = 0
 
     mutating func addNode() { deathMarks.append(0) }
 }
@@ -30,6 +31,10 @@ struct ObservationRecords {
 extension Simulation {
     public var falseDeaths: [FalseDeath] { records.falseDeaths }
     public var conflicts: [ObservedConflict] { records.conflicts }
+
+    /// Rows the cores added to their peer tables (members new to them), as their `.changed` effects report:
+    /// an upper bound on the tables' total size that costs nothing to read, for memory budgets at scale.
+    public var rowsAdded: Int { records.rowsAdded }
 
     /// How many times any node marked node `subject` dead, rightly or not.
     public func deathMarks(of subject: Int) -> Int { records.deathMarks[subject] }
@@ -55,15 +60,15 @@ extension Simulation {
         return count
     }
 
-    /// True when each of `observers` sees each of `subjects` (other than itself) in `state`. Stops at the first
-    /// that does not, so checking an unconverged mesh is cheap.
-    public func everyone(in observers: [Int], sees subjects: [Int], as state: MemberState) -> Bool {
+    /// True when each of `observers` sees each of `subjects` (other than itself) in one of `states`. Stops at
+    /// the first that does not, so checking an unconverged mesh is cheap.
+    public func everyone(in observers: [Int], sees subjects: [Int], as states: MemberState...) -> Bool {
         let ids = subjects.map { nodes[$0].id }
         for observer in observers {
             guard let members = core(of: observer)?.members else { return false }
             if members.count < ids.count - 1 { return false }
             for (subject, id) in zip(subjects, ids) where subject != observer {
-                guard members[id]?.state == state else { return false }
+                guard let state = members[id]?.state, states.contains(state) else { return false }
             }
         }
         return true

@@ -53,7 +53,7 @@ public final class Simulation {
         for _ in 0..<nodeCount { addNode() }
     }
 
-    // MARK: - Membership of the simulation
+    // MARK: - Nodes
 
     /// Creates node number `nodes.count` and, unless `start` is false, starts its process now.
     /// - Parameter name: defaults to `node-N`; give another node's name to simulate a name conflict.
@@ -212,12 +212,12 @@ public final class Simulation {
 
     /// Runs `body` on node `index`'s core, performs the effects, and plans the node's next wake.
     private func drive(_ index: Int, _ body: (inout Membership, inout [MembershipEffect]) -> Void) {
+        guard cores[index] != nil else { return }
         var effects: [MembershipEffect] = []
         swap(&effects, &effectsBuffer)
         // Mutated through the array element, never copied out, so the core's tables stay uniquely referenced.
         cores[index]?.mutate { core in body(&core, &effects) }
-        guard let nextWake = cores[index]?.nextWake else { return }
-        let wake = max(nextWake, now)
+        let wake = max(cores[index]?.nextWake ?? .distantFuture, now)
         perform(effects, at: index)
         effects.removeAll(keepingCapacity: true)
         swap(&effects, &effectsBuffer)
@@ -263,6 +263,7 @@ public final class Simulation {
 
     private func observe(_ change: MemberChange, at observer: Int) {
         onChange?(observer, change, now)
+        if change.previousState == nil { records.rowsAdded += 1 }
         guard change.member.state == .dead, let subject = indexByID[change.member.id] else { return }
         records.deathMarks[subject] += 1
         let node = nodes[subject]

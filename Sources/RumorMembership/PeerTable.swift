@@ -1,0 +1,29 @@
+import RumorWire
+
+/// The peer table: members by id, keeping current as rows change the two facts the protocol asks on every
+/// packet — how many members are active (the n of every log n) and who goes by a name — so that neither
+/// costs a scan of the table. A 1,000-member join made those scans most of a node's work.
+struct PeerTable: Sendable {
+    private(set) var rows: [NodeID: Member] = [:]
+    /// Members alive or suspect.
+    private(set) var activeCount = 0
+    private var idsByName: [String: [NodeID]] = [:]
+
+    subscript(id: NodeID) -> Member? {
+        get { rows[id] }
+        set {
+            let old = newValue.map { rows.updateValue($0, forKey: id) } ?? rows.removeValue(forKey: id)
+            if old?.state.isActive == true { activeCount -= 1 }
+            if newValue?.state.isActive == true { activeCount += 1 }
+            guard old?.name != newValue?.name else { return }
+            if let name = old?.name {
+                idsByName[name]?.removeAll { $0 == id }
+                if idsByName[name]?.isEmpty == true { idsByName[name] = nil }
+            }
+            if let name = newValue?.name { idsByName[name, default: []].append(id) }
+        }
+    }
+
+    /// The ids of the members that go by `name`, lowest first (usually one, or none).
+    func ids(named name: String) -> [NodeID] { (idsByName[name] ?? []).sorted() }
+}
