@@ -14,3 +14,7 @@ swift build --build-tests
 # themselves instead of sharing two cores with the simulator.
 swift test --skip-build --skip RumorCLITests
 swift test --skip-build --filter RumorCLITests
+
+# Real meshes broken on purpose (Docs/TESTING.md): the quick scenarios, about two minutes; the network-lab
+# parts need root (CI has it) and skip with a clear line otherwise.
+RUMOR_BIN="$(swift build --show-bin-path)/rumor" Scripts/scenarios.sh --quick
