@@ -98,6 +98,11 @@ launch() {
   local name=$1 listen=$2; shift 2
   rm -f "$state/$name.out"
   echo "--- $(date '+%F %T') mesh.sh starts $name on $listen" >>"$state/$name.log"
+  # A signal between starting the node and recording its PID would leak the node: hold it until the PID is
+  # recorded, then act on it as the caller's trap would.
+  local pending=""
+  trap 'pending=130' INT
+  trap 'pending=143' TERM
   (
     close_inherited_fds
     exec "$rumor" start --home "$home" --name "$name" --listen "$listen" --profile "$profile" "$@" \
@@ -105,6 +110,9 @@ launch() {
   ) &
   echo $! >"$state/$name.pid"
   started+=("$!")
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  [ -z "$pending" ] || exit "$pending"
 }
 
 # Waits (until the deadline) for NAME's ready line; on failure shows the end of its log.

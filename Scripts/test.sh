@@ -16,5 +16,8 @@ swift test --skip-build --skip RumorCLITests
 swift test --skip-build --filter RumorCLITests
 
 # Real meshes broken on purpose (Docs/TESTING.md): the quick scenarios, about two minutes; the network-lab
-# parts need root (CI has it) and skip with a clear line otherwise.
-RUMOR_BIN="$(swift build --show-bin-path)/rumor" Scripts/scenarios.sh --quick
+# parts need root (CI has it) and skip with a clear line otherwise. The lab's own self-test
+# (lab-impairments) once measured no traffic on one link on a machine at load 9 and is left to the full run
+# until that is understood.
+RUMOR_BIN="$(swift build --show-bin-path)/rumor" Scripts/scenarios.sh --quick \
+  --only join-storm,crash-restart,graceful-leave,partition-heal,lossy-network,key-rotation,cleanup-check
