@@ -59,7 +59,7 @@ let package = Package(
         // The benchmarks behind Scripts/bench.sh; release builds only matter for its figures.
         .executableTarget(
             name: "rumor-bench",
-            dependencies: ["Rumor", "RumorLink", "RumorCrypto", "RumorWire", "RumorMembership", "RumorMessaging", "RumorSimulator", "CRumorSys"],
+            dependencies: ["Rumor", "RumorLink", "RumorCrypto", "RumorWire", "RumorMembership", "RumorMessaging", "RumorSimulator", "CRumorSys", "CSodium"],
             path: "Sources/RumorBench",
             swiftSettings: strict
         ),
