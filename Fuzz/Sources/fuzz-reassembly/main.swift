@@ -1,0 +1,7 @@
+import FuzzHarness
+import FuzzMain
+
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { FuzzMain.test(ReassemblyTarget.self, data, size) }
+
+FuzzMain.run(ReassemblyTarget.self, testOneInput)
