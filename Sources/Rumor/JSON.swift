@@ -212,6 +212,9 @@ public enum JSON: Equatable, Sendable {
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
             guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error("bad number") }
+            // RFC 8259 §6 allows refusing numbers outside the implementation's range; a Double would hold 1e999 as
+            // infinity, which JSON cannot write back.
+            guard value.isFinite else { throw ParseError(offset: start, reason: "number out of range") }
             return .number(value)
         }
 
