@@ -144,8 +144,9 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             guard !host.contains(":") else { return nil }
             portText = text[text.index(after: colon)...]
         }
-        // A NUL would let the C resolver see a different name than the one we checked.
-        guard !host.isEmpty, !host.contains("\0"), !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
+        // A NUL would let the C resolver see a different name than the one we checked. A bracket inside the host
+        // (`[[x]:80` reads as `[x`) names no host and would describe itself as text that does not parse back.
+        guard !host.isEmpty, !host.contains("\0"), !host.contains("["), !host.contains("]"), !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
               portText.count <= 5, let port = UInt16(portText) else { return nil }
         self.host = String(host)
         self.port = port

@@ -17,6 +17,8 @@ struct PeerAddressTests {
     @Test("Endpoint rejects text that is not HOST:PORT", arguments: [
         "nonsense", "1.2.3.4", "1.2.3.4:99999", "1.2.3.4:65536", "[::1]", "::1:80", ":80", "host:", "host:-1",
         "host:8a", "host:+80", "host: 80", "host:080000", "host:٨٠", "[::1]80", "[::1:80", "[]:80", "", ":",
+        // A bracket inside the host: `[x` would describe itself as `[x:80`, which does not parse back.
+        "[[x]:80", "[x[]:80", "x]:80", "a[b:80",
     ])
     func rejectsBadEndpoints(text: String) {
         #expect(Endpoint(parsing: text) == nil)

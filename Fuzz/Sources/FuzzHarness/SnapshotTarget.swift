@@ -19,9 +19,8 @@ public enum SnapshotTarget: FuzzTarget {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(64) {
             let candidate = String(line)
             if let endpoint = Endpoint(parsing: candidate) {
-                try KnownIssues.check(Endpoint(parsing: endpoint.description) == endpoint, .bracketedEndpointHost,
-                                      if: endpoint.host.contains("[") || endpoint.host.contains("]"),
-                                      "endpoint '\(candidate)' describes itself as '\(endpoint.description)', which parses differently")
+                try require(Endpoint(parsing: endpoint.description) == endpoint,
+                            "endpoint '\(candidate)' describes itself as '\(endpoint.description)', which parses differently")
             }
             if let address = PeerAddress(parsing: candidate) {
                 try require(PeerAddress(parsing: address.description) == address, "address '\(candidate)' describes itself as '\(address)'")
