@@ -77,6 +77,13 @@ public struct DirectMessaging: Sendable {
 
     /// Handles an acknowledgement from `peer`.
     public mutating func receive(_ ack: MessageAck, from peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
+        if ack.messageID == FloorNotice.messageID {
+            // The answer to a floor notice carries the receiver's next id to deliver, not a bitmap.
+            if ack.epoch == epoch, let notice = outbound[peer]?.floorNotice, ack.received >= notice.floor {
+                outbound[peer]?.floorNotice = nil
+            }
+            return
+        }
         guard ack.epoch == epoch, var stream = outbound[peer],
               let index = stream.messages.firstIndex(where: { $0.id == ack.messageID }) else { return }
         stream.messages[index].acked |= ack.received
@@ -95,8 +102,11 @@ public struct DirectMessaging: Sendable {
     public mutating func receive(_ fragment: MessageFragment, from peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
         let total = Int(fragment.totalLength)
         let count = Int(fragment.count)
+        // Ids and floors stop below 2^64-1, so that the next id to deliver never has to step past it (a sender
+        // numbers its messages from 1 and cannot get there). A floor notice carries no bytes.
         guard total <= MessagingSettings.maxMessageSize, count == Outgoing.fragmentCount(total: total),
-              fragment.chunk.count == Outgoing.chunkLength(total: total, count: count, index: Int(fragment.index)) else {
+              fragment.chunk.count == Outgoing.chunkLength(total: total, count: count, index: Int(fragment.index)),
+              fragment.messageID < .max, fragment.floor < .max, fragment.messageID != FloorNotice.messageID || total == 0 else {
             counters.malformedFragments += 1
             return
         }
@@ -124,6 +134,13 @@ public struct DirectMessaging: Sendable {
                 }
             }
             stream.nextDeliver = fragment.floor
+        }
+        if fragment.messageID == FloorNotice.messageID {
+            deliverReady(&stream, from: peer, effects: &effects)
+            effects.append(.send(to: peer, frame: .messageAck(MessageAck(epoch: fragment.epoch, messageID: FloorNotice.messageID,
+                                                                          received: stream.nextDeliver))))
+            inbound[peer] = stream
+            return
         }
         if fragment.messageID < stream.nextDeliver {
             counters.duplicateFragments += 1
@@ -199,6 +216,7 @@ public struct DirectMessaging: Sendable {
     public var nextWake: Instant {
         var wake = Instant.distantFuture
         for stream in outbound.values {
+            if let notice = stream.floorNotice { wake = min(wake, notice.retransmitAt) }
             for message in stream.messages {
                 wake = min(wake, message.deadline)
                 if message.started { wake = min(wake, message.retransmitAt) }
@@ -220,6 +238,21 @@ public struct DirectMessaging: Sendable {
                 return true
             }
             let floor = stream.floor
+            if changed {
+                // The receiver may hold messages above the ones given up, acknowledged and waiting for them: tell
+                // it the new floor now, not with the next message, which may never come.
+                stream.floorNotice = FloorNotice(floor: floor, retransmitAt: now, delay: settings.initialRetransmitDelay,
+                                                 expiresAt: now + settings.floorNoticeLifetime)
+            }
+            if let notice = stream.floorNotice, notice.retransmitAt <= now {
+                if notice.expiresAt <= now {
+                    stream.floorNotice = nil
+                } else {
+                    effects.append(.send(to: peer, frame: .message(notice.fragment(epoch: epoch))))
+                    stream.floorNotice?.retransmitAt = now + notice.delay
+                    stream.floorNotice?.delay = min(notice.delay * 2, settings.maxRetransmitDelay)
+                }
+            }
             for index in stream.messages.indices where stream.messages[index].started && stream.messages[index].retransmitAt <= now {
                 emitFragments(of: stream.messages[index], floor: floor, to: peer, effects: &effects)
                 counters.retransmissions += 1
@@ -264,6 +297,26 @@ struct OutboundStream: Sendable {
 
     /// Every id below this is finished (acknowledged or given up).
     var floor: UInt64 { messages.first?.id ?? nextID }
+    /// Set when messages were given up, until the receiver confirms it settled everything below the floor.
+    var floorNotice: FloorNotice?
+}
+
+/// Tells a receiver the sender's floor after it gave messages up: a fragment of the reserved id 0, with no bytes,
+/// retransmitted like a message until the receiver answers that its next id to deliver reached the floor. Without
+/// it, a message acknowledged after an earlier one that was then given up waits at the receiver until the sender's
+/// next message — forever if there is none. Docs/PROTOCOL.md, "Floor notices".
+struct FloorNotice: Sendable {
+    /// Senders number messages from 1; id 0 is never a message.
+    static let messageID: UInt64 = 0
+
+    var floor: UInt64
+    var retransmitAt: Instant
+    var delay: Duration
+    var expiresAt: Instant
+
+    func fragment(epoch: UInt64) -> MessageFragment {
+        MessageFragment(epoch: epoch, messageID: FloorNotice.messageID, floor: floor, totalLength: 0, index: 0, count: 1, chunk: [])
+    }
 }
 
 struct Outgoing: Sendable {

@@ -11,6 +11,9 @@ public struct MessagingSettings: Sendable, Equatable {
     /// First retransmission delay; doubled after each retransmission up to `maxRetransmitDelay`.
     public var initialRetransmitDelay: Duration = .milliseconds(200)
     public var maxRetransmitDelay: Duration = .seconds(2)
+    /// How long a sender that gave messages up keeps telling the receiver its new floor (retransmitted like a
+    /// message) before it leaves that to its next message.
+    public var floorNoticeLifetime: Duration = .seconds(60)
     /// Messages per peer sent and not yet acknowledged; later ones wait their turn.
     public var maxInFlightPerPeer = 32
     /// Messages per peer queued behind the in-flight ones before `send` is refused.

@@ -225,4 +225,93 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         #expect(pair.deliveredToB.count == 4)
         #expect(pair.outcomes[10] == .acknowledged)
     }
+
+    /// Hands every frame one core sends to the other until neither has anything more to say; returns the payloads
+    /// delivered to the receiver and the outcomes the sender saw.
+    static func exchange(_ first: [MessagingEffect], sender: inout DirectMessaging, receiver: inout DirectMessaging,
+                         now: Instant) -> (delivered: [[UInt8]], outcomes: [UInt64: SendOutcome]) {
+        var toReceiver: [MessagingEffect] = first, delivered: [[UInt8]] = [], outcomes: [UInt64: SendOutcome] = [:]
+        while !toReceiver.isEmpty {
+            var toSender: [MessagingEffect] = []
+            for effect in toReceiver {
+                switch effect {
+                case .send(_, .message(let fragment)): receiver.receive(fragment, from: MessagingPair.idA, now: now, effects: &toSender)
+                case .completed(let token, let outcome): outcomes[token] = outcome
+                default: break
+                }
+            }
+            toReceiver = []
+            for effect in toSender {
+                switch effect {
+                case .send(_, .messageAck(let ack)): sender.receive(ack, from: MessagingPair.idB, now: now, effects: &toReceiver)
+                case .deliver(_, let payload): delivered.append(payload)
+                default: break
+                }
+            }
+        }
+        return (delivered, outcomes)
+    }
+
+    @Test func aMessageAcknowledgedBehindOneGivenUpIsDeliveredWithoutWaitingForTheNext() {
+        var sender = DirectMessaging(me: MessagingPair.idA, epoch: 1)
+        var receiver = DirectMessaging(me: MessagingPair.idB, epoch: 1)
+        var lost: [MessagingEffect] = [], effects: [MessagingEffect] = []
+        _ = sender.send([1], to: MessagingPair.idB, token: 1, deadline: .zero + .seconds(2), now: .zero, effects: &lost)
+        _ = sender.send([2], to: MessagingPair.idB, token: 2, deadline: .zero + .seconds(60), now: .zero, effects: &effects)
+        // Message 1 is lost on the way; message 2 arrives, is acknowledged and waits at the receiver for message 1.
+        var result = Self.exchange(effects, sender: &sender, receiver: &receiver, now: .zero)
+        #expect(result.outcomes[2] == .acknowledged)
+        #expect(result.delivered.isEmpty)
+        // Message 1 is given up and the sender has nothing more to send: its floor notice releases message 2.
+        var later = Instant.zero
+        for _ in 0..<20 {
+            later = later + .milliseconds(500)
+            effects = []
+            sender.tick(now: later, effects: &effects)
+            effects.removeAll { if case .send(_, .message(let fragment)) = $0 { return fragment.messageID == 1 } else { return false } }
+            let step = Self.exchange(effects, sender: &sender, receiver: &receiver, now: later)
+            result.delivered += step.delivered
+            result.outcomes.merge(step.outcomes) { $1 }
+        }
+        #expect(result.outcomes[1] == .timedOut)
+        #expect(result.delivered == [[2]])
+        #expect(sender.nextWake == .distantFuture, "the notice is answered, so the sender has nothing left to retransmit")
+    }
+
+    @Test func aFloorNoticeThatIsNeverAnsweredExpires() {
+        var settings = MessagingSettings()
+        settings.floorNoticeLifetime = .seconds(10)
+        var sender = DirectMessaging(me: MessagingPair.idA, epoch: 1, settings: settings)
+        var effects: [MessagingEffect] = []
+        _ = sender.send([1], to: MessagingPair.idB, token: 1, deadline: .zero + .seconds(1), now: .zero, effects: &effects)
+        var notices = 0
+        var now = Instant.zero
+        while sender.nextWake != .distantFuture, now < .zero + .seconds(60) {
+            now = sender.nextWake
+            effects = []
+            sender.tick(now: now, effects: &effects)
+            notices += effects.filter { if case .send(_, .message(let fragment)) = $0 { return fragment.messageID == 0 } else { return false } }.count
+        }
+        #expect(sender.nextWake == .distantFuture)
+        #expect(now <= .zero + .seconds(12))
+        #expect(notices > 1 && notices < 12, "retransmitted with backoff: \(notices)")
+    }
+
+    @Test func idsAndFloorsAtTheTopOfTheRangeAreRefused() {
+        var receiver = DirectMessaging(me: MessagingPair.idB, epoch: 1)
+        var effects: [MessagingEffect] = []
+        for (id, floor) in [(UInt64.max, UInt64.max), (UInt64.max, 1), (5, UInt64.max)] {
+            receiver.receive(MessageFragment(epoch: 1, messageID: id, floor: floor, totalLength: 1, index: 0, count: 1, chunk: [9]),
+                             from: MessagingPair.idA, now: .zero, effects: &effects)
+        }
+        // A floor notice (id 0) carries no bytes.
+        receiver.receive(MessageFragment(epoch: 1, messageID: 0, floor: 3, totalLength: 1, index: 0, count: 1, chunk: [9]),
+                         from: MessagingPair.idA, now: .zero, effects: &effects)
+        #expect(effects.isEmpty)
+        #expect(receiver.counters.malformedFragments == 4)
+        // Just below the top, a message is delivered and the stream is left at the top, where nothing more fits.
+        receiver.receive(MessageFragment(epoch: 1, messageID: .max - 1, floor: .max - 1, totalLength: 1, index: 0, count: 1, chunk: [9]),
+                         from: MessagingPair.idA, now: .zero, effects: &effects)
+        #expect(effects.contains(.deliver(from: MessagingPair.idA, payload: [9])))
+    }
 }

@@ -10,13 +10,6 @@ import Darwin
 /// Fuzz/Regressions/TARGET/ named after it; the regression test expects the issue there and fails once the
 /// product is fixed — then delete the case, its check in the target, and rename the input.
 public enum KnownIssue: String, CaseIterable, Sendable {
-    /// `JSON.parse` reads `1e999` as infinity, which `JSON.text` writes as `null`.
-    case infiniteNumbers = "json-infinite-numbers"
-    /// `Endpoint(parsing: "[[x]:80")` accepts the host `[x`, whose description `[x:80` does not parse.
-    case bracketedEndpointHost = "endpoint-bracketed-host"
-    /// `DirectMessaging`: a message the sender saw acknowledged waits at the receiver behind an earlier message
-    /// the sender gave up, until the sender's next message carries a higher floor — forever if there is none.
-    case acknowledgedNotDelivered = "acknowledged-not-delivered"
     /// `Membership` stores an alive claim with the unspecified address (0.0.0.0) when someone else relays it,
     /// and then probes that address — which the kernel routes to the local host.
     case relayedUnspecifiedAddress = "relayed-unspecified-address"
@@ -27,12 +20,9 @@ public enum KnownIssue: String, CaseIterable, Sendable {
     /// `Membership.refute(above:)` computes `max(mine, accused) + 1`: a `suspect` or `dead` frame about this node
     /// at incarnation 2^64-1 — unsigned, so any member can send one — traps the node (integer overflow).
     case refuteOverflow = "refute-overflow"
-    /// `DirectMessaging.receive`: a fragment whose floor and id are 2^64-1 completes a message at that id, and
-    /// delivering it steps `nextDeliver` past 2^64-1 — a trap any peer with a session can cause.
-    case nextDeliverOverflow = "next-deliver-overflow"
 
     /// The product traps on this issue (rather than breaking an invariant the harness checks).
-    public var traps: Bool { self == .refuteOverflow || self == .nextDeliverOverflow }
+    public var traps: Bool { self == .refuteOverflow }
 }
 
 public enum KnownIssues {
