@@ -144,7 +144,7 @@ public struct Membership: Sendable {
     public mutating func leave(now: Instant, effects: inout [MembershipEffect]) {
         guard !isLeaving, var member = table[me] else { return }
         isLeaving = true
-        member.incarnation += 1
+        member.incarnation = Membership.incarnation(above: member.incarnation)
         member.state = .left
         member.stateChangedAt = now
         table[me] = member
@@ -161,7 +161,7 @@ public struct Membership: Sendable {
     public mutating func setTags(_ tags: Tags, now: Instant) {
         guard var member = table[me], !isLeaving else { return }
         member.tags = tags
-        member.incarnation += 1
+        member.incarnation = Membership.incarnation(above: member.incarnation)
         table[me] = member
         gossip.enqueue(.alive(member.claim))
     }
@@ -330,6 +330,10 @@ public struct Membership: Sendable {
     mutating func apply(_ update: MemberUpdate, from sender: NodeID, source: PeerAddress, now: Instant,
                         effects: inout [MembershipEffect]) {
         switch update {
+        case .suspect(_, .max, _), .dead(_, .max, _):
+            // An accusation at 2^64-1 can never be out-numbered: its subject could not refute it, so one unsigned
+            // frame would end a live member for good. Every node refuses it (Docs/PROTOCOL.md, "Incarnations at the top of the range").
+            return
         case .alive(var claim):
             if claim.address.isUnspecified, sender == claim.id { claim = claim.withAddress(source.withPort(claim.address.port)) }
             applyAlive(claim, now: now, effects: &effects)
@@ -471,7 +475,7 @@ public struct Membership: Sendable {
     /// SWIM refutation: claim alive at an incarnation above the accusation.
     mutating func refute(above incarnation: UInt64) {
         guard var member = table[me] else { return }
-        member.incarnation = max(member.incarnation, incarnation) + 1
+        member.incarnation = Membership.incarnation(above: max(member.incarnation, incarnation))
         table[me] = member
         gossip.enqueue(.alive(member.claim))
     }
@@ -625,6 +629,12 @@ public struct Membership: Sendable {
             if let member = table[id], predicate(member) { chosen.append(member) }
         }
         return chosen
+    }
+
+    /// The next incarnation, saturating at 2^64-1: no trap on a number a peer chose. Accusations at 2^64-1 are
+    /// refused, so a node held there still wins against every accusation it accepts.
+    static func incarnation(above incarnation: UInt64) -> UInt64 {
+        incarnation == .max ? .max : incarnation + 1
     }
 
     mutating func nextSequence() -> UInt32 {

@@ -17,12 +17,9 @@ public enum KnownIssue: String, CaseIterable, Sendable {
     /// `AliveClaim.withAddress`, which drops the signature: relayed, the claim is `forged` at every other node, so
     /// a node listening on 0.0.0.0 or :: (Docs/CLI.md says this works) is learned only by direct contact.
     case rewrittenClaimUnsigned = "rewritten-claim-unsigned"
-    /// `Membership.refute(above:)` computes `max(mine, accused) + 1`: a `suspect` or `dead` frame about this node
-    /// at incarnation 2^64-1 — unsigned, so any member can send one — traps the node (integer overflow).
-    case refuteOverflow = "refute-overflow"
 
     /// The product traps on this issue (rather than breaking an invariant the harness checks).
-    public var traps: Bool { self == .refuteOverflow }
+    public var traps: Bool { false }
 }
 
 public enum KnownIssues {
