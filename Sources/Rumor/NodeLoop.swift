@@ -488,7 +488,7 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     private func send(_ frames: [Frame], toPeer peer: NodeID) {
-        guard let address = membership.members[peer]?.address ?? lastSource[peer] else {
+        guard let address = membership.members[peer].flatMap({ $0.isReachable ? $0.address : nil }) ?? lastSource[peer] else {
             traffic.sendFailures += 1
             return
         }
@@ -763,7 +763,9 @@ final class NodeLoop: @unchecked Sendable {
         snapshotDirty = false
         nextSnapshotAt = now + .seconds(2)
         let snapshot = PeerSnapshot(incarnation: membership.myself.incarnation,
-                                    peers: membership.members.values.filter { $0.id != me && $0.state != .left }.map(\.claim))
+                                    // Where each member is reached, not what it claims (0.0.0.0 for a node on every interface).
+                                    peers: membership.members.values.filter { $0.id != me && $0.state != .left && $0.isReachable }
+                                        .map { AliveClaim(id: $0.id, incarnation: $0.incarnation, name: $0.name, address: $0.address, tags: $0.tags) })
         do {
             try FileIO.replace(snapshot.text, at: files.snapshotPath, mode: 0o600)
         } catch {

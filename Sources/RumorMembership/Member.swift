@@ -21,6 +21,9 @@ public enum MemberState: String, Sendable, CaseIterable, Codable {
 public struct Member: Sendable, Equatable {
     public var id: NodeID
     public var name: String
+    /// Where to reach the member: its claimed address, or — when it claims the unspecified address because it
+    /// listens on 0.0.0.0 or :: — the source address its own packets came from. Unspecified while no packet of
+    /// its own has arrived yet (it was heard of only through others); nothing is sent to it until one does.
     public var address: PeerAddress
     public var state: MemberState
     public var incarnation: UInt64
@@ -31,10 +34,18 @@ public struct Member: Sendable, Equatable {
     public var lastHeard: Instant?
     /// The member's signature on its latest alive or left claim, relayed with it so receivers can check it.
     public var signature: [UInt8] = []
+    /// The member's latest alive claim exactly as it signed it: relayed byte for byte, so that every receiver can
+    /// verify it. nil for this node, whose claims the shell signs on their way out.
+    public var signedClaim: AliveClaim? = nil
 
+    /// The claim to relay about this member: its own signed one, else (this node) one built from the row.
     public var claim: AliveClaim {
-        AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags, signature: state == .left ? [] : signature)
+        signedClaim ?? AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags,
+                                  signature: state == .left ? [] : signature)
     }
+
+    /// Whether this node knows an address to send to.
+    public var isReachable: Bool { !address.isUnspecified }
 }
 
 /// A change in the peer table, reported to the shell (and from there to `rumor watch`).

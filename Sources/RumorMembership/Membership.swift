@@ -152,7 +152,7 @@ public struct Membership: Sendable {
         let update = MemberUpdate.left(subject: me, incarnation: member.incarnation, signature: [])
         gossip.enqueue(update)
         for id in probeOrder {
-            guard let other = table[id], other.state.isActive else { continue }
+            guard let other = table[id], other.state.isActive, other.isReachable else { continue }
             effects.append(.send(to: other.address, frames: [.member(update)]))
         }
     }
@@ -172,7 +172,14 @@ public struct Membership: Sendable {
     public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
         let sender = packet.sender
         guard sender != me else { return }
-        if table[sender] != nil { table[sender]?.lastHeard = now }
+        if var member = table[sender] {
+            member.lastHeard = now
+            // A member that claims the unspecified address is reached where its own packets come from.
+            if let claimed = member.signedClaim?.address, claimed.isUnspecified, !source.isUnspecified {
+                member.address = source.withPort(claimed.port)
+            }
+            table[sender] = member
+        }
         var syncRequested = false
         var sawState = false
         for frame in packet.frames {
@@ -190,9 +197,12 @@ public struct Membership: Sendable {
                     sendWithGossip(to: source, frames: [.ack(sequence: sequence)], effects: &effects)
                     continue
                 }
+                // The requester may know no better address than the unspecified one: use ours, if we know one.
+                let known = table[target].flatMap { $0.isReachable ? $0.address : nil }
+                guard !source.isUnspecified, let targetAddress = address.isUnspecified ? known : address else { continue }
                 let relaySequence = nextSequence()
                 relays[relaySequence] = Relay(requester: source, requesterSequence: sequence, expiresAt: now + settings.probeTimeout)
-                sendWithGossip(to: address, frames: [.ping(sequence: relaySequence, target: target)], effects: &effects)
+                sendWithGossip(to: targetAddress, frames: [.ping(sequence: relaySequence, target: target)], effects: &effects)
             case .member(let update):
                 sawState = true
                 apply(update, from: sender, source: source, now: now, effects: &effects)
@@ -267,7 +277,7 @@ public struct Membership: Sendable {
     mutating func nextProbeTarget() -> NodeID? {
         while !suspectsToCheck.isEmpty {
             let id = suspectsToCheck.removeFirst()
-            if table[id]?.state == .suspect { return id }
+            if let member = table[id], member.state == .suspect, member.isReachable { return id }
         }
         for _ in 0..<(probeOrder.count + 1) {
             if probeCursor >= probeOrder.count {
@@ -277,7 +287,7 @@ public struct Membership: Sendable {
             }
             let candidate = probeOrder[probeCursor]
             probeCursor += 1
-            if let member = table[candidate], member.state.isActive { return candidate }
+            if let member = table[candidate], member.state.isActive, member.isReachable { return candidate }
         }
         return nil
     }
@@ -334,9 +344,8 @@ public struct Membership: Sendable {
             // An accusation at 2^64-1 can never be out-numbered: its subject could not refute it, so one unsigned
             // frame would end a live member for good. Every node refuses it (Docs/PROTOCOL.md, "Incarnations at the top of the range").
             return
-        case .alive(var claim):
-            if claim.address.isUnspecified, sender == claim.id { claim = claim.withAddress(source.withPort(claim.address.port)) }
-            applyAlive(claim, now: now, effects: &effects)
+        case .alive(let claim):
+            applyAlive(claim, observedAt: sender == claim.id ? source : nil, now: now, effects: &effects)
         case .suspect(let subject, let incarnation, let accuser):
             suspect(subject, incarnation: incarnation, accuser: accuser, now: now, effects: &effects)
         case .dead(let subject, let incarnation, let accuser):
@@ -347,7 +356,13 @@ public struct Membership: Sendable {
         }
     }
 
-    mutating func applyAlive(_ claim: AliveClaim, now: Instant, effects: inout [MembershipEffect]) {
+    /// Applies an alive claim, kept as its subject signed it (`Member.signedClaim`).
+    ///
+    /// - Parameters:
+    ///   - observedAt: the packet's source address when the subject sent the claim itself, nil when relayed. A
+    ///     claim of the unspecified address (its subject listens on 0.0.0.0 or ::) is reached there; relayed, it
+    ///     keeps the address known already, or none until the subject's own packets arrive (see `receive`).
+    mutating func applyAlive(_ claim: AliveClaim, observedAt source: PeerAddress?, now: Instant, effects: inout [MembershipEffect]) {
         if claim.id == me {
             // Someone holds news of us newer than ours (an earlier run of this identity): out-number it.
             if claim.incarnation >= myself.incarnation, !isLeaving, !claim.sameContent(as: myself.claim) { refute(above: claim.incarnation) }
@@ -359,8 +374,9 @@ public struct Membership: Sendable {
                 return
             }
             forgetInactive(named: claim.name)
-            table[claim.id] = Member(id: claim.id, name: claim.name, address: claim.address, state: .alive,
-                                     incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil, signature: claim.signature)
+            table[claim.id] = Member(id: claim.id, name: claim.name, address: Membership.address(of: claim, observedAt: source, known: nil),
+                                     state: .alive, incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
+                                     signature: claim.signature, signedClaim: claim)
             insertIntoProbeOrder(claim.id)
             gossip.enqueue(.alive(claim))
             effects.append(.changed(MemberChange(member: table[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
@@ -373,9 +389,10 @@ public struct Membership: Sendable {
         }
         var member = existing
         member.name = claim.name
-        member.address = claim.address
+        member.address = Membership.address(of: claim, observedAt: source, known: existing.address)
         member.tags = claim.tags
         member.signature = claim.signature
+        member.signedClaim = claim
         member.incarnation = claim.incarnation
         if member.state != .alive {
             member.state = .alive
@@ -497,6 +514,14 @@ public struct Membership: Sendable {
         }
     }
 
+    /// Where to reach the subject of `claim`: the address it claims, else where it sent the claim from, else the
+    /// address known already (unspecified when there is none).
+    static func address(of claim: AliveClaim, observedAt source: PeerAddress?, known: PeerAddress?) -> PeerAddress {
+        guard claim.address.isUnspecified else { return claim.address }
+        if let source, !source.isUnspecified { return source.withPort(claim.address.port) }
+        return known ?? claim.address
+    }
+
     func existingPlaceholder(_ claim: AliveClaim, _ now: Instant) -> Member {
         Member(id: claim.id, name: claim.name, address: claim.address, state: .alive, incarnation: claim.incarnation,
                tags: claim.tags, stateChangedAt: now, lastHeard: nil)
@@ -512,6 +537,8 @@ public struct Membership: Sendable {
 
     /// Sends `frames` to `address` with as much queued gossip as fits in the packet.
     mutating func sendWithGossip(to address: PeerAddress, frames: [Frame], effects: inout [MembershipEffect]) {
+        // Nothing is ever sent to 0.0.0.0 or ::, which the kernel routes to this very host.
+        guard !address.isUnspecified else { return }
         var all = frames
         let used = frames.reduce(0) { $0 + $1.encodedSize }
         if !gossip.isEmpty {
@@ -535,6 +562,7 @@ public struct Membership: Sendable {
 
     /// The full member list, as updates, split into packets that each fit a datagram.
     mutating func sendState(to address: PeerAddress, requestReply: Bool, effects: inout [MembershipEffect]) {
+        guard !address.isUnspecified else { return }
         var packets: [[Frame]] = []
         var current: [Frame] = requestReply ? [.syncRequest] : []
         var size = current.reduce(0) { $0 + $1.encodedSize }
@@ -557,7 +585,8 @@ public struct Membership: Sendable {
     func stateUpdate(for member: Member) -> MemberUpdate {
         switch member.state {
         case .alive: return .alive(member.claim)
-        // A suspect is sent with its claim's details so a receiver that never heard of it can add it.
+        // A suspect is sent as its own signed claim, so a receiver that never heard of it can add it. Not at the
+        // suspicion's incarnation: the signature covers the claim's own, and a receiver would drop it as forged.
         case .suspect: return .alive(member.claim)
         case .dead: return .dead(subject: member.id, incarnation: member.incarnation, accuser: me)
         case .left: return .left(subject: member.id, incarnation: member.incarnation, signature: member.signature)
@@ -573,7 +602,7 @@ public struct Membership: Sendable {
 
     /// Contacts one dead member, or a seed no live member is known at, so that a healed partition merges.
     mutating func reconnect(now: Instant, effects: inout [MembershipEffect]) {
-        let deadTargets = probeOrder.compactMap { table[$0] }.filter { $0.state == .dead }
+        let deadTargets = probeOrder.compactMap { table[$0] }.filter { $0.state == .dead && $0.isReachable }
         let liveAddresses = Set(members.values.filter { $0.state.isActive }.map(\.address))
         let lostSeeds = seeds.filter { !liveAddresses.contains($0) }
         let candidates = deadTargets.map(\.address) + lostSeeds
@@ -621,12 +650,13 @@ public struct Membership: Sendable {
         // Sampling with a bounded number of tries keeps this O(count) even in a 10,000-member table.
         for _ in 0..<(count * 4) {
             let id = probeOrder[Int.random(in: 0..<probeOrder.count, using: &rng)]
-            guard seen.insert(id).inserted, let member = table[id], predicate(member) else { continue }
+            // Every caller sends to the members chosen: only those with a known address qualify.
+            guard seen.insert(id).inserted, let member = table[id], member.isReachable, predicate(member) else { continue }
             chosen.append(member)
             if chosen.count == count { return chosen }
         }
         for id in probeOrder.shuffled(using: &rng) where chosen.count < count && !seen.contains(id) {
-            if let member = table[id], predicate(member) { chosen.append(member) }
+            if let member = table[id], member.isReachable, predicate(member) { chosen.append(member) }
         }
         return chosen
     }
@@ -643,8 +673,3 @@ public struct Membership: Sendable {
     }
 }
 
-extension AliveClaim {
-    func withAddress(_ address: PeerAddress) -> AliveClaim {
-        AliveClaim(id: id, incarnation: incarnation, name: name, address: address, tags: tags)
-    }
-}
