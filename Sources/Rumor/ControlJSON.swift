@@ -24,6 +24,11 @@ public enum ControlJSON {
             ("network_key_id", .string(status.networkKeyID)),
             ("members", .object(MemberState.allCases.map { ($0.rawValue, .number(Double(status.members[$0] ?? 0))) }
                 + [("total", .number(Double(status.members.values.reduce(0, +))))])),
+            ("peer_table", .object([
+                ("limit", .number(Double(status.peerTableLimit))),
+                ("refused", .number(Double(status.peerTable.membersRefused))),
+                ("evicted", .number(Double(status.peerTable.membersEvicted))),
+            ])),
             ("datagrams", .object([
                 ("in", .number(Double(traffic.datagramsIn))), ("out", .number(Double(traffic.datagramsOut))),
                 ("bytes_in", .number(Double(traffic.bytesIn))), ("bytes_out", .number(Double(traffic.bytesOut))),

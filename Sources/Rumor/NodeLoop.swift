@@ -527,10 +527,13 @@ final class NodeLoop: @unchecked Sendable {
         var counts: [MemberState: Int] = [:]
         for state in MemberState.allCases { counts[state] = 0 }
         for member in membership.members.values { counts[member.state, default: 0] += 1 }
-        return NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
+        var status = NodeStatus(id: me, name: name, listen: socket.localAddress, uptime: .nanoseconds(now.nanoseconds - startedAt),
                           incarnation: membership.myself.incarnation, localHealth: membership.localHealth, members: counts,
                           traffic: traffic, messaging: messaging.counters, broadcasts: broadcasts.counters, conflicts: conflicts,
                           networkKeyID: link.keyring.primary.idHex, link: link.counters, sessions: link.sessionCount, inbox: hub.inboxStatus.count, inboxDropped: hub.inboxStatus.dropped)
+        status.peerTableLimit = membership.settings.maxMembers
+        status.peerTable = membership.counters
+        return status
     }
 
     /// Finds a member by exact name (live ones first) or by a unique id prefix of at least 8 hex characters.

@@ -35,6 +35,9 @@ public struct NodeStatus: Sendable, Equatable {
     /// Messages waiting in the inbox, and how many were dropped because it was full.
     public var inbox: Int
     public var inboxDropped: Int
+    /// The peer table's bound (`MembershipSettings.maxMembers`), and the members refused or forgotten early for it.
+    public var peerTableLimit = 0
+    public var peerTable = MembershipCounters()
 }
 
 /// Datagram counters of one node; `dropped` is by reason, and nothing dropped is uncounted.

@@ -19,6 +19,7 @@ public struct Membership: Sendable {
     var table = PeerTable()
     public private(set) var localHealth = 0
     public private(set) var isLeaving = false
+    public private(set) var counters = MembershipCounters()
 
     var rng: SeededRandom
     /// Every other member, in the shuffled order that round-robin probing walks.
@@ -374,6 +375,10 @@ public struct Membership: Sendable {
                 return
             }
             forgetInactive(named: claim.name)
+            guard makeRoom() else {
+                counters.membersRefused += 1
+                return
+            }
             table[claim.id] = Member(id: claim.id, name: claim.name, address: Membership.address(of: claim, observedAt: source, known: nil),
                                      state: .alive, incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
                                      signature: claim.signature, signedClaim: claim)
@@ -520,6 +525,23 @@ public struct Membership: Sendable {
         guard claim.address.isUnspecified else { return claim.address }
         if let source, !source.isUnspecified { return source.withPort(claim.address.port) }
         return known ?? claim.address
+    }
+
+    /// Whether the table has room for one more member, after forgetting a dead or departed one if it is full:
+    /// a live member is worth more than the memory of a gone one. Departed ones go first (they said goodbye), then
+    /// dead ones, the longest gone first.
+    mutating func makeRoom() -> Bool {
+        guard table.count >= settings.maxMembers else { return true }
+        // All active: nothing to forget, and no scan of a full table for each refused claim.
+        guard table.count > table.activeCount else { return false }
+        let victim = table.rows.values.filter { $0.id != me && !$0.state.isActive }.min { a, b in
+            if (a.state == .left) != (b.state == .left) { return a.state == .left }
+            return a.stateChangedAt != b.stateChangedAt ? a.stateChangedAt < b.stateChangedAt : a.id < b.id
+        }
+        guard let victim else { return false }
+        remove(victim.id)
+        counters.membersEvicted += 1
+        return table.count < settings.maxMembers
     }
 
     func existingPlaceholder(_ claim: AliveClaim, _ now: Instant) -> Member {

@@ -39,6 +39,12 @@ public struct MembershipSettings: Sendable, Equatable {
     public var joinRetryInterval: Duration
     /// Lifeguard local health: the probe interval and timeout are scaled by up to this factor.
     public var maxLocalHealth: Int
+    /// Members the peer table holds, this node included. Beyond it a new member is refused, unless a dead or
+    /// departed one can be forgotten early to make room (departed first, the longest gone first). 8,192: half of
+    /// `LinkSettings.maxSessions`, so that every member can hold a session with room to spare; a full table is a
+    /// few MiB, and one full state exchange about 900 KB. Without a bound, one member with the network key could
+    /// fill every node's memory with made-up identities.
+    public var maxMembers = 8_192
 
     public static func profile(_ profile: Profile) -> MembershipSettings {
         switch profile {
@@ -79,6 +85,7 @@ public struct MembershipSettings: Sendable, Equatable {
             return "pushPullInterval, reconnectInterval and joinRetryInterval must be positive"
         }
         if maxLocalHealth < 0 { return "maxLocalHealth must not be negative" }
+        if maxMembers < 2 { return "maxMembers must be at least 2 (this node and one other)" }
         return nil
     }
 }

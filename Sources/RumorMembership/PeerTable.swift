@@ -24,6 +24,9 @@ struct PeerTable: Sendable {
         }
     }
 
+    /// Rows held, this node included.
+    var count: Int { rows.count }
+
     /// The ids of the members that go by `name`, lowest first (usually one, or none).
     func ids(named name: String) -> [NodeID] { (idsByName[name] ?? []).sorted() }
 }

@@ -268,6 +268,7 @@ struct Status: ParsableCommand {
         print("listen:    \(status["listen"]?.stringValue ?? "?")")
         print("uptime:    \(String(format1: status["uptime_s"]?.doubleValue ?? 0))s")
         print("members:   \(pairs(status["members"]))")
+        print("peer table: \(pairs(status["peer_table"]))")
         print("datagrams: \(pairs(status["datagrams"]))")
         print("dropped:   \(pairs(status["dropped"]))")
         print("messages:  \(pairs(status["messages"]))")
