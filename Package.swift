@@ -6,8 +6,9 @@ let strict: [SwiftSetting] = [
     .unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug)),
 ]
 
-/// The membership core and its simulator are optimised even in debug builds, so the 1,000-node and the
-/// virtual-hour simulations run in Scripts/test.sh in minutes, not tens of minutes.
+/// The wire codec, the membership core and its simulator are optimised even in debug builds, so the 1,000-node
+/// and the virtual-hour simulations run in Scripts/test.sh in minutes, not tens of minutes (unoptimised, the
+/// codec's generic byte handling alone cost more than the protocol).
 let optimisedInDebug: [SwiftSetting] = strict + [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
@@ -33,7 +34,7 @@ let package = Package(
         // The few C calls Swift's Glibc module does not expose usably (eventfd, stdout buffering).
         .target(name: "CRumorSys"),
         .target(name: "RumorCrypto", dependencies: ["CSodium"], swiftSettings: strict),
-        .target(name: "RumorWire", swiftSettings: strict),
+        .target(name: "RumorWire", swiftSettings: optimisedInDebug),
         .target(name: "RumorMembership", dependencies: ["RumorWire"], swiftSettings: optimisedInDebug),
         .target(name: "RumorMessaging", dependencies: ["RumorWire"], swiftSettings: strict),
         .target(name: "RumorLink", dependencies: ["RumorWire", "RumorCrypto"], swiftSettings: strict),

@@ -325,6 +325,7 @@ enum SimulatorSection {
             runs.append((String(nodes), .object([
                 ("virtual_s", number(result.virtualSeconds, digits: 3)), ("wall_s", number(result.wallSeconds, digits: 3)),
                 ("events", .number(Double(result.events))), ("datagrams", .number(Double(result.datagrams))),
+                ("datagrams_per_node_per_s", number(result.datagramsPerNodePerSecond, digits: 3)),
                 ("virtual_s_simulated", number(result.virtualReached, digits: 3)),
                 ("alive_views_at_end", number(result.aliveViews, digits: 4)),
                 ("process_rss_mib", number(result.rssMiB, digits: 3)), ("reason", result.reason.map { .string($0) } ?? .null),

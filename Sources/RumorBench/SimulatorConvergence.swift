@@ -26,10 +26,16 @@ enum SimulatorConvergence {
         /// Virtual seconds simulated before the run stopped.
         var virtualReached: Double
         var reason: String?
+
+        /// Datagrams each node sent per second of virtual time, on average, while the mesh converged.
+        var datagramsPerNodePerSecond: Double { Double(datagrams) / Double(max(1, nodes)) / max(virtualReached, 1e-9) }
     }
 
+    /// Gives up after ten push-pull intervals of virtual time: by then every node has exchanged its full state
+    /// several times, so a run that has not converged is broken, not slow.
+    static func virtualLimit(_ settings: MembershipSettings) -> Duration { settings.pushPullInterval * 10 }
+
     /// - Parameters:
-    ///   - virtualLimit: gives up after this much virtual time (two push-pull intervals by default).
     ///   - wallLimit: gives up after this many wall-clock seconds, checked every 100 ms of virtual time.
     static func run(nodes: Int, seed: UInt64, wallLimit: Double) -> Result {
         let settings = MembershipSettings.profile(.lan)
@@ -43,14 +49,14 @@ enum SimulatorConvergence {
                 return true
             }
             return simulation.isConverged
-        }, deadline: .zero + settings.pushPullInterval * 2, checkEvery: .milliseconds(100))
+        }, deadline: .zero + virtualLimit(settings), checkEvery: .milliseconds(100))
         let wall = secondsSince(started)
         let rss = ProcessSample(pid: getpid()).map { Double($0.rssKiB) / 1024 } ?? .nan
         var reason: String?
         if outOfTime {
             reason = "not converged after \(Int(wallLimit)) s of wall-clock time (virtual time reached \(simulation.now.nanoseconds / 1_000_000) ms)"
         } else if converged == nil {
-            reason = "not converged within \(Int((settings.pushPullInterval * 2).seconds)) s of virtual time"
+            reason = "not converged within \(Int(virtualLimit(settings).seconds)) s of virtual time"
         }
         let live = simulation.liveNodes
         let views = live.reduce(0) { $0 + simulation.count(seeing: $1, as: .alive, among: live) }

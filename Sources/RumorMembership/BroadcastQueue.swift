@@ -13,6 +13,9 @@ struct BroadcastQueue: Sendable {
         var generation: UInt64
     }
 
+    /// Updates passed over for being too big for the space left in one packet before `take` gives up.
+    static let maxSkips = 8
+
     private var entries: [NodeID: Entry] = [:]
     private var buckets: [[(id: NodeID, generation: UInt64)]] = [[]]
     private var nextGeneration: UInt64 = 0
@@ -43,7 +46,9 @@ struct BroadcastQueue: Sendable {
                 let size = Frame.member(entry.update).encodedSize
                 guard size <= remaining else {
                     skipped.append((candidate.id, candidate.generation, bucket))
-                    if remaining < 48 { break bucketLoop }
+                    // Hunting through the whole queue for an update small enough for the space left would cost
+                    // a scan of every queued update per packet; a few tries are enough.
+                    if remaining < 48 || skipped.count >= BroadcastQueue.maxSkips { break bucketLoop }
                     continue
                 }
                 remaining -= size

@@ -19,11 +19,18 @@ public struct ByteWriter: Sendable {
     }
 
     public mutating func write(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        write(UInt16(truncatingIfNeeded: value >> 16))
+        write(UInt16(truncatingIfNeeded: value))
     }
 
     public mutating func write(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        write(UInt32(truncatingIfNeeded: value >> 32))
+        write(UInt32(truncatingIfNeeded: value))
+    }
+
+    /// Appends `count` zero bytes (padding, an absent signature).
+    public mutating func writeZeros(count: Int) {
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: count))
     }
 
     public mutating func write<C: Collection>(contentsOf data: C) where C.Element == UInt8 {

@@ -144,7 +144,7 @@ public enum Signature {
         if signature.count == size {
             writer.write(contentsOf: signature)
         } else {
-            writer.write(contentsOf: repeatElement(UInt8(0), count: size))
+            writer.writeZeros(count: size)
         }
     }
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 import RumorMembership
 import RumorSimulator
@@ -23,24 +28,34 @@ struct ConvergenceTests {
         Mesh.expectCleanWire(simulation)
     }
 
-    /// 300 nodes always; 1,000 too with `RUMOR_SIM_LONG=1`. The 1,000-node run takes about 4 minutes in a
-    /// debug build (25 s with `-c release`), more than the whole suite should.
-    static let largeMeshes = Mesh.long ? [300, 1000] : [300]
+    /// Bound for a mesh that all joins at once: every node learns n claims and sends each `retransmitLimit`
+    /// times (4 × ⌈log10(n + 1)⌉), `gossipFanout` packets of `maxFramesSize / claim size` claims every
+    /// gossipInterval, so its backlog drains in
+    ///
+    ///     n × retransmitLimit / (gossipFanout × claimsPerPacket) × gossipInterval
+    ///
+    /// and no claim is still unsent anywhere after that. For 1,000 nodes with 126-byte signed claims:
+    /// 1000 × 16 / (3 × 8) × 0.2 s ≈ 133 s.
+    static func gossipDrainBound(nodes n: Int, _ settings: MembershipSettings, claim: AliveClaim) -> Duration {
+        let limit = settings.retransmitMultiplier * max(1, Int(log10(Double(n + 1)).rounded(.up)))
+        let perPacket = PacketBody.maxFramesSize / Frame.member(.alive(claim)).encodedSize
+        return settings.gossipInterval * (Double(n * limit) / Double(settings.gossipFanout * perPacket))
+    }
 
     /// Profile `.lan`, every node joining through node 0 at the same instant: the seed answers every join at
-    /// once, and each of the n² claims is gossiped 4 × ⌈log10(n + 1)⌉ times by each node that learns it.
-    @Test("300 (and 1,000) nodes joining through one seed converge to full membership (.lan)",
-          .timeLimit(.minutes(10)), arguments: largeMeshes)
+    /// once, and the n² claims then spread by gossip and the periodic full-state exchanges.
+    @Test("300 and 1,000 nodes joining through one seed converge to full membership (.lan)",
+          .timeLimit(.minutes(20)), arguments: [300, 1000])
     func largeMesh(nodes count: Int) throws {
         let stopwatch = Stopwatch()
         let settings = MembershipSettings.profile(.lan)
         let simulation = Simulation(nodeCount: count, settings: settings, seed: UInt64(count))
+        let claim = try #require(simulation.core(of: count - 1)?.myself.claim)
+        let bound = Self.gossipDrainBound(nodes: count, settings, claim: claim)
         simulation.joinAll(through: 0)
-        // Bound: each node starts its first full-state exchange within pushPullInterval (30 s); by then gossip
-        // has spread nearly every claim, and what a node still lacks arrives in that exchange. Twice that.
-        let deadline = Instant.zero + settings.pushPullInterval * 2
-        let converged = try #require(simulation.run(until: { $0.isConverged }, deadline: deadline, checkEvery: .milliseconds(500)))
-        Mesh.report("\(count) nodes converged (\(simulation.totalCounters.packetsSent) datagrams)", converged.sinceStart, wall: stopwatch)
+        let converged = try #require(simulation.run(until: { $0.isConverged }, deadline: .zero + bound, checkEvery: .milliseconds(500)))
+        Mesh.report("\(count) nodes converged (bound \(Mesh.rounded(bound)) s, \(simulation.totalCounters.packetsSent) datagrams)",
+                    converged.sinceStart, wall: stopwatch)
         #expect(simulation.falseDeaths.isEmpty)
         Mesh.expectCleanWire(simulation)
     }

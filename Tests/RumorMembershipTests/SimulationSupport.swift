@@ -10,11 +10,6 @@ import RumorWire
 
 /// Shared set-up and checks for the simulated-mesh tests.
 enum Mesh {
-    /// Set `RUMOR_SIM_LONG=1` to run the long versions too (1,000 nodes converging, a virtual hour at 10%
-    /// loss); meant for `swift test -c release -Xswiftc -enable-testing`, where they take about 2 minutes
-    /// instead of 15.
-    static let long = Environment.flag("RUMOR_SIM_LONG")
-
     /// `count` nodes that joined through node 0 and converged within `deadline` of virtual time.
     static func converged(_ count: Int, profile: MembershipSettings.Profile = .lan, seed: UInt64,
                           link: LinkConditions = .lan, deadline: Duration = .seconds(60)) throws -> Simulation {
@@ -48,13 +43,6 @@ struct Stopwatch {
     init() { start = clock.now }
 
     var elapsed: Duration { clock.now - start }
-}
-
-enum Environment {
-    static func flag(_ name: String) -> Bool {
-        guard let value = getenv(name) else { return false }
-        return String(cString: value) == "1"
-    }
 }
 
 extension Instant {
