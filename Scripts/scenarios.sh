@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lab/supervise.sh"
 cd "$(dirname "$0")/.."
 
-scenarios=(join-storm crash-restart graceful-leave lab-impairments partition-heal lossy-network key-rotation cleanup-check)
+scenarios=(join-storm crash-restart graceful-leave lab-impairments partition-heal lossy-network flood key-rotation cleanup-check)
 mode=full
 only=""
 while [ "$#" -gt 0 ]; do

@@ -11,6 +11,9 @@ import RumorCrypto
 import RumorLink
 import RumorWire
 
+// `rumor-bench flood …` is the flooder of the flood test (Scripts/scenarios/flood.sh), not a benchmark.
+if CommandLine.arguments.dropFirst().first == "flood" { exit(FloodCommand.main(Array(CommandLine.arguments.dropFirst(2)))) }
+
 let options = BenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
 let plan = BenchPlan(options)
 let report = Report()
@@ -63,6 +66,7 @@ struct BenchOptions {
     static let sections: Set<String> = ["crypto", "datagram", "acked", "rtt", "processes", "simulator", "profile"]
     static let usage = """
     usage: rumor-bench [--quick] [--rumor PATH] [--work DIR] [--only SECTION,...] [--window SECONDS] [--reps N]
+           rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
       --quick          shorter windows, fewer repeats, a 5 s idle window, the 1,000-node simulation cut at 30 s
                        of wall-clock time, no 10,000-node simulation.
       --rumor PATH     the release `rumor` binary for the process section (skipped without it).
