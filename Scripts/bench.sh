@@ -4,7 +4,7 @@
 # readable table to stderr. Installs libsodium-dev first when it is missing.
 #
 # Usage: Scripts/bench.sh [--quick] [--only SECTION,...] [--window SECONDS] [--reps N]
-#   --quick      about a minute: 0.5 s runs, a 5 s idle window, the 1,000-node simulation cut at 30 s,
+#   --quick      about a minute: 0.5 s runs, a 5 s idle window, the 100- and 1,000-node simulations cut at 30 s,
 #                no 10,000-node simulation.
 #   --only       any of crypto, datagram, acked, rtt, processes, simulator (default: all), or profile
 #                (Rumor's 64 B fire-and-forget alone, for callgrind; Docs/PERFORMANCE.md).

@@ -137,7 +137,7 @@ struct BenchPlan {
         meshSizes = [16, 64]
         meshSettle = quick ? 1 : 5
         meshIdle = quick ? 5 : 60
-        simulatorSizes = quick ? [1000] : [1000, 10_000]
+        simulatorSizes = quick ? [100, 1000] : [100, 1000, 10_000]
         simulatorWallLimit = quick ? 30 : 900
     }
 
