@@ -79,8 +79,10 @@ public struct DirectMessaging: Sendable {
     public mutating func receive(_ ack: MessageAck, from peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
         if ack.messageID == FloorNotice.messageID {
             // The answer to a floor notice carries the receiver's next id to deliver, not a bitmap.
-            if ack.epoch == epoch, let notice = outbound[peer]?.floorNotice, ack.received >= notice.floor {
-                outbound[peer]?.floorNotice = nil
+            if ack.epoch == epoch, var stream = outbound[peer], let notice = stream.floorNotice, ack.received >= notice.floor {
+                stream.floorNotice = nil
+                stream.announcedFloor = max(stream.announcedFloor, ack.received)
+                outbound[peer] = stream
             }
             return
         }
@@ -91,6 +93,8 @@ public struct DirectMessaging: Sendable {
             let done = stream.messages.remove(at: index)
             effects.append(.completed(token: done.token, outcome: .acknowledged))
             counters.messagesAcknowledged += 1
+            // The floor may have passed a message given up while this one was still in flight.
+            stream.announceFloorIfNeeded(now: now, settings: settings)
         }
         outbound[peer] = stream
         pump(peer, now: now, effects: &effects)
@@ -234,19 +238,17 @@ public struct DirectMessaging: Sendable {
                 guard message.deadline <= now else { return false }
                 effects.append(.completed(token: message.token, outcome: .timedOut))
                 counters.messagesTimedOut += 1
+                stream.highestGivenUp = max(stream.highestGivenUp, message.id)
                 changed = true
                 return true
             }
             let floor = stream.floor
-            if changed {
-                // The receiver may hold messages above the ones given up, acknowledged and waiting for them: tell
-                // it the new floor now, not with the next message, which may never come.
-                stream.floorNotice = FloorNotice(floor: floor, retransmitAt: now, delay: settings.initialRetransmitDelay,
-                                                 expiresAt: now + settings.floorNoticeLifetime)
-            }
+            stream.announceFloorIfNeeded(now: now, settings: settings)
             if let notice = stream.floorNotice, notice.retransmitAt <= now {
                 if notice.expiresAt <= now {
+                    // Unconfirmed for the whole lifetime: the next message's fragments carry the floor anyway.
                     stream.floorNotice = nil
+                    stream.announcedFloor = notice.floor
                 } else {
                     effects.append(.send(to: peer, frame: .message(notice.fragment(epoch: epoch))))
                     stream.floorNotice?.retransmitAt = now + notice.delay
@@ -297,6 +299,20 @@ struct OutboundStream: Sendable {
 
     /// Every id below this is finished (acknowledged or given up).
     var floor: UInt64 { messages.first?.id ?? nextID }
+    /// The highest id given up (0 for none), and the floor the receiver confirmed or was last told for good.
+    var highestGivenUp: UInt64 = 0
+    var announcedFloor: UInt64 = 1
+
+    /// Starts a floor notice when the floor has passed a given-up message the receiver has not been told about —
+    /// at the give-up itself, or later, when the earlier messages it was waiting behind finish. The receiver may
+    /// hold messages above the given-up one, acknowledged and waiting for it: it learns the new floor now, not
+    /// with the next message, which may never come.
+    mutating func announceFloorIfNeeded(now: Instant, settings: MessagingSettings) {
+        let target = floor
+        guard highestGivenUp >= announcedFloor, target > (floorNotice?.floor ?? announcedFloor) else { return }
+        floorNotice = FloorNotice(floor: target, retransmitAt: now, delay: settings.initialRetransmitDelay,
+                                  expiresAt: now + settings.floorNoticeLifetime)
+    }
     /// Set when messages were given up, until the receiver confirms it settled everything below the floor.
     var floorNotice: FloorNotice?
 }
