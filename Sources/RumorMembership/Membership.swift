@@ -37,6 +37,8 @@ public struct Membership: Sendable {
 
     var nextProbeAt: Instant
     var nextGossipAt: Instant
+    /// When the last gossip round sent anything: eager rounds keep `eagerGossipSpacing` after it.
+    var lastGossipRoundAt: Instant?
     var nextPushPullAt: Instant
     var nextReconnectAt: Instant
     var nextJoinAt: Instant = .distantFuture
@@ -126,7 +128,7 @@ public struct Membership: Sendable {
         for seed in seeds { sendState(to: seed, requestReply: true, effects: &effects) }
         // The joiner spreads its own claim too, so the news of it has two sources, not only the seed's
         // gossip: in a small mesh the seed's few transmissions can all miss one member.
-        gossip.enqueue(.alive(myself.claim))
+        spread(.alive(myself.claim), now: now)
         nextJoinAt = now + settings.joinRetryInterval
     }
 
@@ -151,7 +153,7 @@ public struct Membership: Sendable {
         table[me] = member
         // Unsigned here: the shell signs this node's own claims on their way out.
         let update = MemberUpdate.left(subject: me, incarnation: member.incarnation, signature: [])
-        gossip.enqueue(update)
+        spread(update, now: now)
         for id in probeOrder {
             guard let other = table[id], other.state.isActive, other.isReachable else { continue }
             effects.append(.send(to: other.address, frames: [.member(update)]))
@@ -164,7 +166,7 @@ public struct Membership: Sendable {
         member.tags = tags
         member.incarnation = Membership.incarnation(above: member.incarnation)
         table[me] = member
-        gossip.enqueue(.alive(member.claim))
+        spread(.alive(member.claim), now: now)
     }
 
     // MARK: - Receiving
@@ -366,7 +368,7 @@ public struct Membership: Sendable {
     mutating func applyAlive(_ claim: AliveClaim, observedAt source: PeerAddress?, now: Instant, effects: inout [MembershipEffect]) {
         if claim.id == me {
             // Someone holds news of us newer than ours (an earlier run of this identity): out-number it.
-            if claim.incarnation >= myself.incarnation, !isLeaving, !claim.sameContent(as: myself.claim) { refute(above: claim.incarnation) }
+            if claim.incarnation >= myself.incarnation, !isLeaving, !claim.sameContent(as: myself.claim) { refute(above: claim.incarnation, now: now) }
             return
         }
         guard let existing = table[claim.id] else {
@@ -383,7 +385,7 @@ public struct Membership: Sendable {
                                      state: .alive, incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
                                      signature: claim.signature, signedClaim: claim)
             insertIntoProbeOrder(claim.id)
-            gossip.enqueue(.alive(claim))
+            spread(.alive(claim), now: now)
             effects.append(.changed(MemberChange(member: table[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
             return
         }
@@ -405,7 +407,7 @@ public struct Membership: Sendable {
         }
         table[claim.id] = member
         suspicions[claim.id] = nil
-        gossip.enqueue(.alive(claim))
+        spread(.alive(claim), now: now)
         if existing.state != .alive { effects.append(.changed(MemberChange(member: member, previousState: existing.state))) }
     }
 
@@ -413,10 +415,10 @@ public struct Membership: Sendable {
         if subject == me {
             guard !isLeaving else { return }
             if incarnation >= myself.incarnation {
-                refute(above: incarnation)
+                refute(above: incarnation, now: now)
                 adjustHealth(1)
             } else {
-                reannounce()
+                reannounce(now: now)
             }
             return
         }
@@ -426,7 +428,7 @@ public struct Membership: Sendable {
             if var suspicion = suspicions[subject], !suspicion.accusers.contains(accuser) {
                 suspicion.accusers.insert(accuser)
                 suspicions[subject] = suspicion
-                gossip.enqueue(.suspect(subject: subject, incarnation: incarnation, accuser: accuser))
+                spread(.suspect(subject: subject, incarnation: incarnation, accuser: accuser), now: now)
             }
             return
         }
@@ -441,7 +443,7 @@ public struct Membership: Sendable {
         let expected = activeCount - 2 < Int(settings.suspicionMultiplier) - 2 ? 0 : Int(settings.suspicionMultiplier) - 2
         suspicions[subject] = Suspicion(incarnation: incarnation, start: now, accusers: [accuser], expected: expected,
                                         minimum: minimum, maximum: minimum * settings.suspicionMaxMultiplier)
-        gossip.enqueue(.suspect(subject: subject, incarnation: incarnation, accuser: accuser))
+        spread(.suspect(subject: subject, incarnation: incarnation, accuser: accuser), now: now)
         effects.append(.changed(MemberChange(member: member, previousState: previous)))
     }
 
@@ -449,7 +451,7 @@ public struct Membership: Sendable {
                           effects: inout [MembershipEffect]) {
         if subject == me {
             guard !isLeaving else { return }
-            if incarnation >= myself.incarnation { refute(above: incarnation) } else { reannounce() }
+            if incarnation >= myself.incarnation { refute(above: incarnation, now: now) } else { reannounce(now: now) }
             return
         }
         guard var member = table[subject], incarnation >= member.incarnation else { return }
@@ -462,7 +464,7 @@ public struct Membership: Sendable {
         if case .left(_, _, let signature) = update { member.signature = signature }
         table[subject] = member
         suspicions[subject] = nil
-        gossip.enqueue(update)
+        spread(update, now: now)
         effects.append(.changed(MemberChange(member: member, previousState: previous)))
     }
 
@@ -495,17 +497,17 @@ public struct Membership: Sendable {
     }
 
     /// SWIM refutation: claim alive at an incarnation above the accusation.
-    mutating func refute(above incarnation: UInt64) {
+    mutating func refute(above incarnation: UInt64, now: Instant) {
         guard var member = table[me] else { return }
         member.incarnation = Membership.incarnation(above: max(member.incarnation, incarnation))
         table[me] = member
-        gossip.enqueue(.alive(member.claim))
+        spread(.alive(member.claim), now: now)
     }
 
     /// An accusation older than our incarnation means the accuser missed the refutation (every transmission of
     /// it may have been lost): gossip the current claim again rather than let the stale suspicion run out.
-    mutating func reannounce() {
-        gossip.enqueue(.alive(myself.claim))
+    mutating func reannounce(now: Instant) {
+        spread(.alive(myself.claim), now: now)
     }
 
     func liveHolder(of name: String, other id: NodeID) -> NodeID? {
@@ -569,6 +571,25 @@ public struct Membership: Sendable {
         effects.append(.send(to: address, frames: all))
     }
 
+    /// Eager rounds per `gossipInterval`, at most: a node that keeps learning news (a mass join) gossips at most
+    /// this many times as often as an idle one, and no update is sent more than `retransmitLimit` times either way.
+    static let eagerRoundsPerInterval = 4
+
+    var eagerGossipSpacing: Duration { settings.gossipInterval * (1 / Double(Membership.eagerRoundsPerInterval)) }
+
+    /// Queues `update` for gossip and brings the next round forward to now, or to `eagerGossipSpacing` after the
+    /// last round that sent anything (eager gossip).
+    ///
+    /// Waiting for the regular round costs up to a whole `gossipInterval` at every hop of the infection, and an
+    /// epidemic in n members takes about log n hops: 64 real processes took 1.3 s to converge. News goes out
+    /// as soon as it is learned instead; the spacing bounds the rate (at most `gossipFanout` datagrams per
+    /// spacing, only while there is news), and `retransmitLimit` still bounds the total.
+    mutating func spread(_ update: MemberUpdate, now: Instant) {
+        gossip.enqueue(update)
+        let earliest = lastGossipRoundAt.map { $0 + eagerGossipSpacing } ?? now
+        nextGossipAt = min(nextGossipAt, max(now, earliest))
+    }
+
     mutating func gossipRound(now: Instant, effects: inout [MembershipEffect]) {
         guard !gossip.isEmpty else { return }
         let toTheDead = settings.gossipToTheDead
@@ -579,6 +600,7 @@ public struct Membership: Sendable {
             let updates = gossip.take(budget: PacketBody.maxFramesSize, limit: retransmitLimit)
             guard !updates.isEmpty else { break }
             effects.append(.send(to: target.address, frames: updates.map { .member($0) }))
+            lastGossipRoundAt = now
         }
     }
 
