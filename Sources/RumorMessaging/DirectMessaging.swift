@@ -167,7 +167,11 @@ public struct DirectMessaging: Sendable {
             }
             assembly = existing
         } else {
-            guard stream.bytes + total <= settings.maxReassemblyBytesPerPeer,
+            // The next message to deliver is never refused for the sender's own budget: later messages held whole
+            // or in part would otherwise wait for it while it waited for their room, until its deadline (a sender
+            // with 32 large messages in flight wedged so). It adds at most one message to the sender's bound.
+            let isNext = fragment.messageID == stream.nextDeliver
+            guard isNext || stream.bytes + total <= settings.maxReassemblyBytesPerPeer,
                   reassemblyBytes + total <= settings.maxReassemblyBytesTotal else {
                 counters.reassemblyRefused += 1
                 inbound[peer] = stream

@@ -20,7 +20,8 @@ public struct MessagingSettings: Sendable, Equatable {
     public var maxQueuedPerPeer = 4096
     /// A receiver accepts message ids at most this far ahead of the next one it will deliver.
     public var maxAheadPerPeer: UInt64 = 1024
-    /// Bytes of incomplete or not-yet-deliverable messages held per sending peer, and in all.
+    /// Bytes of incomplete or not-yet-deliverable messages held per sending peer, and in all. The next message to
+    /// deliver is held even beyond the per-peer figure (so at most one message more), never beyond the total.
     public var maxReassemblyBytesPerPeer = 1 << 20
     public var maxReassemblyBytesTotal = 16 << 20
 
