@@ -29,6 +29,8 @@ public struct Membership: Sendable {
     /// Pings this node sent on another member's behalf, by the sequence number it used.
     var relays: [UInt32: Relay] = [:]
     var suspicions: [NodeID: Suspicion] = [:]
+    /// Pings the shell asked for, kept apart from the probe (see `ping(_:deadline:effects:)`).
+    var userPings = UserPings()
     /// Suspects whose suspicion ran out unconfirmed, probed ahead of the round-robin order.
     var suspectsToCheck: [NodeID] = []
     var gossip = BroadcastQueue()
@@ -115,6 +117,7 @@ public struct Membership: Sendable {
         if let probe, !probe.indirectSent { wake = min(wake, probe.indirectAt) }
         for relay in relays.values { wake = min(wake, relay.expiresAt) }
         for suspicion in suspicions.values { wake = min(wake, suspicion.deadline) }
+        if let ping = userPings.firstDeadline { wake = min(wake, ping) }
         return wake
     }
 
@@ -192,6 +195,7 @@ public struct Membership: Sendable {
                 guard target == me else { continue }
                 sendWithGossip(to: source, frames: [.ack(sequence: sequence)], effects: &effects)
             case .ack(let sequence):
+                if userPings.answer(sequence, from: sender) { continue }
                 handleAck(sequence, now: now, effects: &effects)
             case .nack(let sequence):
                 if probe?.sequence == sequence { probe?.nacks += 1 }
@@ -225,6 +229,7 @@ public struct Membership: Sendable {
 
     /// Runs whatever is due at `now`.
     public mutating func tick(now: Instant, effects: inout [MembershipEffect]) {
+        userPings.expire(now: now)
         expireRelays(now: now, effects: &effects)
         if var current = probe, !current.indirectSent, now >= current.indirectAt {
             current.indirectSent = true
