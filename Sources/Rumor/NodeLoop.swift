@@ -51,6 +51,8 @@ final class NodeLoop: @unchecked Sendable {
     private var broadcastEffects: [BroadcastEffect] = []
     private var sendHandlers: [UInt64: (token: UInt64, peer: NodeID, name: String, bytes: Int, started: Int64,
                                         completion: @Sendable (Result<SendReceipt, RumorError>) -> Void)] = [:]
+    /// Pings under way, by sequence number; `started` is the monotonic clock when the ping went to be sealed and sent.
+    private var pingHandlers: [UInt32: (name: String, started: Int64, completion: @Sendable (Result<Duration, RumorError>) -> Void)] = [:]
     private var aliveWaiters: [(count: Int, deadline: Instant, completion: @Sendable (Result<Int, RumorError>) -> Void)] = []
     private var nextToken: UInt64 = 0
     private var lastSource: [NodeID: PeerAddress] = [:]
@@ -187,7 +189,10 @@ final class NodeLoop: @unchecked Sendable {
                 nextLinkHousekeeping = after + .seconds(1)
                 performLink(now: after)
             }
-            if after >= membership.nextWake { membership.tick(now: after, effects: &membershipEffects) }
+            if after >= membership.nextWake {
+                membership.tick(now: after, effects: &membershipEffects)
+                completePings()
+            }
             if after >= messaging.nextWake { messaging.tick(now: after, effects: &messagingEffects) }
             if after >= broadcasts.nextWake { broadcasts.tick(members: aliveOthers, now: after, effects: &broadcastEffects) }
             expireWaiters(now: after)
@@ -217,6 +222,8 @@ final class NodeLoop: @unchecked Sendable {
         for cancel in cancels { cancel() }
         for (_, handler) in sendHandlers { handler.completion(.failure(.stopped)) }
         sendHandlers.removeAll()
+        for (_, handler) in pingHandlers { handler.completion(.failure(.stopped)) }
+        pingHandlers.removeAll()
         for waiter in aliveWaiters { waiter.completion(.failure(.stopped)) }
         aliveWaiters.removeAll()
         let callbacks = finished.withLock { state -> [@Sendable () -> Void] in
@@ -285,6 +292,7 @@ final class NodeLoop: @unchecked Sendable {
         if lastSource.count > 8192 { lastSource.removeAll(keepingCapacity: true) }
         lastSource[packet.sender] = source
         membership.receive(verifiedClaims(in: packet), from: source, now: now, effects: &membershipEffects)
+        completePings()
         for frame in packet.frames {
             switch frame {
             case .message(let fragment): messaging.receive(fragment, from: packet.sender, now: now, effects: &messagingEffects)
@@ -577,6 +585,46 @@ final class NodeLoop: @unchecked Sendable {
             sendHandlers[nextToken] = (nextToken, target.id, target.name, payload.count, started, completion)
         }
         performEffects()
+    }
+
+    /// Pings a member (memberlist's `Ping(node)`): a SWIM ping with its own sequence number, apart from the
+    /// failure detector. Completes with the round trip measured on this thread, from just before the ping is
+    /// sealed and handed to the socket to just after its ack was opened and matched: the wire, the crypto and
+    /// both event loops, not the caller's hand-off to this thread and back.
+    func ping(_ peer: String, timeout: Duration, completion: @escaping @Sendable (Result<Duration, RumorError>) -> Void) {
+        let target: Member
+        switch resolve(peer) {
+        case .failure(let error): return completion(.failure(error))
+        case .success(let member): target = member
+        }
+        if target.id == me { return completion(.success(.zero)) }
+        let now = Instant(nanoseconds: monotonicNow())
+        switch membership.ping(target.id, deadline: now + max(.zero, timeout), effects: &membershipEffects) {
+        case .failure(.tooMany):
+            completion(.failure(.queueFull(target.name)))
+        case .failure(.notAMember), .failure(.unreachable):
+            completion(.failure(.unknownPeer(peer)))
+        case .success(let sequence):
+            // Nothing else is pending between commands, so the next step seals and sends this very ping.
+            pingHandlers[sequence] = (target.name, monotonicNow(), completion)
+            performEffects()
+        }
+    }
+
+    /// Completes the pings the membership core matched to an ack or expired; the clock is read as the ack is read.
+    private func completePings() {
+        guard membership.hasPingResults else { return }
+        let answeredAt = monotonicNow()
+        for result in membership.takePingResults() {
+            switch result {
+            case .answered(_, let sequence):
+                guard let handler = pingHandlers.removeValue(forKey: sequence) else { continue }
+                handler.completion(.success(.nanoseconds(answeredAt - handler.started)))
+            case .expired(_, let sequence):
+                guard let handler = pingHandlers.removeValue(forKey: sequence) else { continue }
+                handler.completion(.failure(.timedOut("no answer to the ping from \(handler.name)")))
+            }
+        }
     }
 
     /// Sends one fire-and-forget datagram: authenticated and replay-protected like everything else, never

@@ -147,6 +147,10 @@ public final class RumorNode: Sendable {
                      ifStopped: { completion(.failure(.stopped)) })
     }
 
+    package func ping(_ peer: String, timeout: Duration, completion: @escaping @Sendable (Result<Duration, RumorError>) -> Void) {
+        loop.enqueue({ loop in loop.ping(peer, timeout: timeout, completion: completion) }, ifStopped: { completion(.failure(.stopped)) })
+    }
+
     package func waitForAlive(_ count: Int, timeout: Duration, completion: @escaping @Sendable (Result<Int, RumorError>) -> Void) {
         loop.enqueue({ loop in loop.waitForAlive(count, timeout: timeout, completion: completion) },
                      ifStopped: { completion(.failure(.stopped)) })
@@ -203,6 +207,23 @@ public final class RumorNode: Sendable {
     public func send(_ payload: [UInt8], to peer: String, timeout: Duration = .seconds(10)) async throws(RumorError) -> SendReceipt {
         let result = await withCheckedContinuation { continuation in
             send(payload, to: peer, timeout: timeout) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Pings `peer` (a name or an id prefix of ≥ 8 hex characters) with an authenticated SWIM ping, as
+    /// memberlist's `Ping(node)` does, and returns the round-trip time. The node times it on its own event-loop
+    /// thread, from the ping's way out to the socket to the ack's arrival, so the caller's wake-ups are not in it.
+    /// The failure detector ignores these pings: an answer does not count as a probe's, and a missing one accuses
+    /// nobody. A ping to this node itself returns zero; a first ping to a peer without a session includes the
+    /// handshake.
+    ///
+    /// Throws `RumorError.timedOut` when no ack came within `timeout`, `.unknownPeer` (or `.ambiguousPeer`,
+    /// `.emptyPeer`) when `peer` names no member with an address, and `.queueFull` when
+    /// `Membership.maxOutstandingPings` (64) pings are under way.
+    public func ping(_ peer: String, timeout: Duration = .seconds(5)) async throws(RumorError) -> Duration {
+        let result = await withCheckedContinuation { continuation in
+            ping(peer, timeout: timeout) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }
