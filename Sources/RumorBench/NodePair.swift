@@ -146,6 +146,33 @@ final class NodePair {
         return (caller, receipt, failed)
     }
 
+    /// Sequential authenticated pings of `b` (`RumorNode.ping`): the node's own round trip, timed on `a`'s event
+    /// loop from the ping's way out to the socket to its ack's arrival, and the same pings timed by this caller
+    /// (microseconds).
+    func pings(count: Int, warmUp: Int) -> (node: [Double], caller: [Double], failed: Int) {
+        var node: [Double] = []
+        var caller: [Double] = []
+        var failed = 0
+        node.reserveCapacity(count)
+        caller.reserveCapacity(count)
+        for round in 0..<(warmUp + count) {
+            let start = monotonicNanoseconds()
+            let result: Result<Duration, RumorError>? = waitForCallback(timeout: 15) {
+                a.ping(NodePair.receiverName, timeout: .seconds(10), completion: $0)
+            }
+            let elapsed = Double(monotonicNanoseconds() - start) / 1000
+            guard case .success(let roundTrip) = result else {
+                failed += 1
+                continue
+            }
+            if round >= warmUp {
+                node.append(Double(roundTrip.components.attoseconds) / 1e12 + Double(roundTrip.components.seconds) * 1e6)
+                caller.append(elapsed)
+            }
+        }
+        return (node, caller, failed)
+    }
+
     // MARK: - Inside
 
     /// Runs `issue` in a loop on this thread: 0.1 s of warm-up, then `window` seconds whose completions and
