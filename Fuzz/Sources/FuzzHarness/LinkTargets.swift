@@ -9,22 +9,11 @@ import RumorWire
 public enum HandshakeTarget: FuzzTarget {
     public static let name = "handshake"
 
-    static let start: [(world: LinkWorld, marks: [(UInt32, UInt32)])] = [false, true].map { pinned in
-        do {
-            var world = try LinkWorld(pinned: pinned)
-            try world.send(Array("hello".utf8), from: 0, expected: LinkWorld.ids[1])
-            return (world, world.randomnessMarks)
-        } catch {
-            preconditionFailure("the starting world broke an invariant: \(error)")
-        }
+    static let start = LinkWorld.starts { (world: inout LinkWorld) throws(Violation) in
+        try world.send(Array("hello".utf8), from: 0, expected: LinkWorld.ids[1])
     }
 
-    public static func run(_ input: [UInt8]) throws(Violation) {
-        var input = FuzzInput(input)
-        var (world, marks) = start[Int(input.byte() & 1)]
-        world.rewindRandomness(to: marks)
-        try LinkScript.run(&world, &input)
-    }
+    public static func run(_ input: [UInt8]) throws(Violation) { try LinkWorld.run(input, from: start) }
 
     public static func seeds() -> [(name: String, bytes: [UInt8])] {
         let initiation = HandshakeInitiation.make(identity: LinkWorld.adversaryIdentity, initiator: LinkWorld.adversaryID,
@@ -58,26 +47,15 @@ public enum HandshakeTarget: FuzzTarget {
 public enum TransportTarget: FuzzTarget {
     public static let name = "transport"
 
-    static let start: [(world: LinkWorld, marks: [(UInt32, UInt32)])] = [false, true].map { pinned in
-        do {
-            var world = try LinkWorld(pinned: pinned)
-            try world.send(Array("hello".utf8), from: 0, expected: LinkWorld.ids[1])
-            try world.drain()
-            try world.send(Array("hello back".utf8), from: 1, expected: LinkWorld.ids[0])
-            try world.drain()
-            precondition(world.links.allSatisfy { $0.sessionCount == 1 }, "one session each")
-            return (world, world.randomnessMarks)
-        } catch {
-            preconditionFailure("the starting world broke an invariant: \(error)")
-        }
+    static let start = LinkWorld.starts { (world: inout LinkWorld) throws(Violation) in
+        try world.send(Array("hello".utf8), from: 0, expected: LinkWorld.ids[1])
+        try world.drain()
+        try world.send(Array("hello back".utf8), from: 1, expected: LinkWorld.ids[0])
+        try world.drain()
+        precondition(world.links.allSatisfy { $0.sessionCount == 1 }, "one session each")
     }
 
-    public static func run(_ input: [UInt8]) throws(Violation) {
-        var input = FuzzInput(input)
-        var (world, marks) = start[Int(input.byte() & 1)]
-        world.rewindRandomness(to: marks)
-        try LinkScript.run(&world, &input)
-    }
+    public static func run(_ input: [UInt8]) throws(Violation) { try LinkWorld.run(input, from: start) }
 
     public static func seeds() -> [(name: String, bytes: [UInt8])] {
         // R's session index for A (the first index R handed out) and a counter, as a raw transport header.
@@ -152,4 +130,28 @@ struct LinkSeed {
         op(.adversaryTransport); writer.byte(session); writer.byte(UInt8(address)); writer.blob(body)
     }
     mutating func decodeHandshake(_ bytes: [UInt8]) { op(.decodeHandshake); writer.blob(bytes) }
+}
+
+extension LinkWorld {
+    /// A target's starting worlds, unpinned and pinned, each after `prepare`, with the randomness marks to rewind
+    /// to: every input starts from the same state without redoing the handshakes.
+    static func starts(_ prepare: (inout LinkWorld) throws(Violation) -> Void) -> [(world: LinkWorld, marks: [(UInt32, UInt32)])] {
+        [false, true].map { pinned in
+            do {
+                var world = try LinkWorld(pinned: pinned)
+                try prepare(&world)
+                return (world, world.randomnessMarks)
+            } catch {
+                preconditionFailure("the starting world broke an invariant: \(error)")
+            }
+        }
+    }
+
+    /// Runs `input` as a script from the starting world its first bit picks.
+    static func run(_ input: [UInt8], from starts: [(world: LinkWorld, marks: [(UInt32, UInt32)])]) throws(Violation) {
+        var input = FuzzInput(input)
+        var (world, marks) = starts[Int(input.byte() & 1)]
+        world.rewindRandomness(to: marks)
+        try LinkScript.run(&world, &input)
+    }
 }
