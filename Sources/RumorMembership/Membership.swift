@@ -395,10 +395,13 @@ public struct Membership: Sendable {
             return
         }
         guard claim.incarnation > existing.incarnation else { return }
-        if existing.name != claim.name, let holder = liveHolder(of: claim.name, other: claim.id) {
+        // Checked on every newer claim, not only on a rename: a dead member that comes back under its old name
+        // may find the name taken meanwhile by another identity, which then holds it.
+        if let holder = liveHolder(of: claim.name, other: claim.id) {
             effects.append(.conflict(NameConflict(name: claim.name, holder: holder, claimant: claim.id, claimantAddress: claim.address)))
             return
         }
+        if existing.name != claim.name { forgetInactive(named: claim.name) }
         var member = existing
         member.name = claim.name
         member.address = Membership.address(of: claim, observedAt: source, known: existing.address)
