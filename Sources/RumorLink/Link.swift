@@ -42,8 +42,10 @@ public struct Link: Sendable {
     struct PeerSlots: Sendable {
         var current: UInt32?
         var previous: UInt32?
-        /// A responder's new session, used to send once the initiator has shown it holds the keys.
-        var next: UInt32?
+        /// A responder's new sessions, each used to send once its initiator has shown it holds the keys: at most one
+        /// per initiator identity, so a handshake from another identity claiming this address (a spoofed source)
+        /// cannot discard the real peer's session before it is confirmed, and at most `maxUnconfirmedPerAddress`.
+        var next: [UInt32] = []
         var pending: Pending?
         var queue: [[UInt8]] = []
     }
@@ -202,7 +204,7 @@ public struct Link: Sendable {
         // Only now, authenticated, may the datagram move the window.
         _ = session.replay.accept(counter)
         sessions[index] = session
-        if peers[session.address]?.next == index { confirm(index, now: now, effects: &effects) }
+        if peers[session.address]?.next.contains(index) == true { confirm(index, now: now, effects: &effects) }
         if !body.isEmpty { effects.append(.deliver(body, from: session.peer, address: address)) }
     }
 
@@ -212,7 +214,7 @@ public struct Link: Sendable {
         retire(slots.previous)
         slots.previous = slots.current
         slots.current = index
-        slots.next = nil
+        slots.next.removeAll { $0 == index }
         peers[session.address] = slots
         flushQueue(of: session.address, now: now, effects: &effects)
     }
@@ -246,8 +248,10 @@ public struct Link: Sendable {
         sessions[index] = Session(localIndex: index, remoteIndex: initiation.senderIndex, peer: initiation.initiator, address: address,
                                   send: keys.send, receive: keys.receive, created: now, isInitiator: false)
         var slots = peers[address] ?? PeerSlots()
-        retire(slots.next)
-        slots.next = index
+        for older in slots.next where sessions[older]?.peer == initiation.initiator { retire(older) }
+        slots.next.removeAll { sessions[$0] == nil }
+        slots.next.append(index)
+        if slots.next.count > LinkSettings.maxUnconfirmedPerAddress { retire(slots.next.removeFirst()) }
         peers[address] = slots
         counters.handshakesAnswered += 1
         let response = HandshakeResponse.make(identity: identity, responder: me, ephemeral: ephemeral, senderIndex: index,
@@ -378,8 +382,8 @@ public struct Link: Sendable {
             if var slots = peers[session.address] {
                 if slots.current == index { slots.current = nil }
                 if slots.previous == index { slots.previous = nil }
-                if slots.next == index { slots.next = nil }
-                peers[session.address] = slots.current == nil && slots.previous == nil && slots.next == nil
+                slots.next.removeAll { $0 == index }
+                peers[session.address] = slots.current == nil && slots.previous == nil && slots.next.isEmpty
                     && slots.pending == nil && slots.queue.isEmpty ? nil : slots
             }
         }

@@ -13,6 +13,8 @@ public struct LinkSettings: Sendable, Equatable {
     public var maxHandshakeAttempts = 10
     /// Bodies held per address while its handshake is under way (the oldest go first).
     public var maxQueuedPerAddress = 128
+    /// Responder sessions waiting for their initiator's first datagram, per address (one per initiator identity).
+    public static let maxUnconfirmedPerAddress = 4
     /// Sessions and handshakes in flight, in all.
     public var maxSessions = 16_384
     public var maxPendingHandshakes = 1024
