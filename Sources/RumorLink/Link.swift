@@ -40,8 +40,11 @@ public struct Link: Sendable {
     }
 
     struct PeerSlots: Sendable {
-        var current: UInt32?
-        var previous: UInt32?
+        /// Sessions that send and receive at this address, oldest first: for each peer identity its newest
+        /// (current) and the one before (previous, for datagrams still in flight under its keys). Another
+        /// identity's sessions at the same address — a node restarted with a new identity, or a member spoofing
+        /// the address — never displace them; at most `maxLivePerAddress` in all.
+        var live: [UInt32] = []
         /// A responder's new sessions, each used to send once its initiator has shown it holds the keys: at most one
         /// per initiator identity, so a handshake from another identity claiming this address (a spoofed source)
         /// cannot discard the real peer's session before it is confirmed, and at most `maxUnconfirmedPerAddress`.
@@ -94,8 +97,7 @@ public struct Link: Sendable {
     /// - Parameter expected: the identity expected at that address, when known; a different one is refused.
     public mutating func send(_ body: [UInt8], to address: PeerAddress, expected: NodeID? = nil, now: Instant, wallClock: UInt64,
                               effects: inout [LinkEffect]) {
-        if let index = peers[address]?.current, var session = sessions[index], usable(session, now: now),
-           expected == nil || expected == session.peer {
+        if let index = currentSession(at: address, for: expected), var session = sessions[index], usable(session, now: now) {
             effects.append(.send(seal(body, with: &session), to: address))
             sessions[index] = session
             if needsRekey(session, now: now), peers[address]?.pending == nil {
@@ -112,6 +114,25 @@ public struct Link: Sendable {
         }
         peers[address] = slots
         if slots.pending == nil { startHandshake(to: address, expected: expected, now: now, wallClock: wallClock, effects: &effects) }
+    }
+
+    /// The newest live session at `address` with the `expected` peer (with anyone when nil).
+    func currentSession(at address: PeerAddress, for expected: NodeID?) -> UInt32? {
+        peers[address]?.live.last { expected == nil || sessions[$0]?.peer == expected }
+    }
+
+    /// Makes `index` its peer's current session at its address; that peer's older session becomes its previous,
+    /// and anything older of the same peer is retired.
+    mutating func promote(_ index: UInt32) {
+        guard let session = sessions[index] else { return }
+        var slots = peers[session.address] ?? PeerSlots()
+        slots.live.removeAll { $0 == index }
+        slots.live.append(index)
+        let samePeer = slots.live.filter { sessions[$0]?.peer == session.peer }
+        for old in samePeer.dropLast(2) { retire(old) }
+        slots.live.removeAll { sessions[$0] == nil }
+        while slots.live.count > LinkSettings.maxLivePerAddress { retire(slots.live.removeFirst()) }
+        peers[session.address] = slots
     }
 
     func usable(_ session: Session, now: Instant) -> Bool {
@@ -210,13 +231,10 @@ public struct Link: Sendable {
 
     /// The initiator used the responder's new session: it holds the keys, so the responder sends with it now.
     mutating func confirm(_ index: UInt32, now: Instant, effects: inout [LinkEffect]) {
-        guard let session = sessions[index], var slots = peers[session.address] else { return }
-        retire(slots.previous)
-        slots.previous = slots.current
-        slots.current = index
-        slots.next.removeAll { $0 == index }
-        peers[session.address] = slots
-        flushQueue(of: session.address, now: now, effects: &effects)
+        guard let session = sessions[index], peers[session.address] != nil else { return }
+        peers[session.address]?.next.removeAll { $0 == index }
+        promote(index)
+        flushQueue(into: index, now: now, effects: &effects)
     }
 
     mutating func receiveInitiation(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
@@ -288,12 +306,9 @@ public struct Link: Sendable {
         let index = response.receiverIndex
         sessions[index] = Session(localIndex: index, remoteIndex: response.senderIndex, peer: response.responder, address: target,
                                   send: keys.send, receive: keys.receive, created: now, isInitiator: true)
-        var slots = peers[target] ?? PeerSlots()
-        slots.pending = nil
-        retire(slots.previous)
-        slots.previous = slots.current
-        slots.current = index
-        peers[target] = slots
+        peers[target, default: PeerSlots()].pending = nil
+        promote(index)
+        let slots = peers[target] ?? PeerSlots()
         counters.handshakesCompleted += 1
         effects.append(.established(peer: response.responder, address: target))
         // The first datagram under the new keys confirms them to the responder; send a keepalive if nothing waits.
@@ -301,11 +316,16 @@ public struct Link: Sendable {
             effects.append(.send(seal([], with: &session), to: target))
             sessions[index] = session
         }
-        flushQueue(of: target, now: now, effects: &effects)
+        flushQueue(into: index, now: now, effects: &effects)
     }
 
-    mutating func flushQueue(of address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
-        guard var slots = peers[address], let index = slots.current, var session = sessions[index], !slots.queue.isEmpty else { return }
+    /// Sends the bodies queued for the session's address under it — only if it is with the peer they wait for
+    /// (the pending handshake's expected identity): bodies meant for one identity never go out under another's
+    /// keys because that other confirmed a session at the same address.
+    mutating func flushQueue(into index: UInt32, now: Instant, effects: inout [LinkEffect]) {
+        guard var session = sessions[index], var slots = peers[session.address], !slots.queue.isEmpty else { return }
+        if let expected = slots.pending?.expected, expected != session.peer { return }
+        let address = session.address
         for body in slots.queue { effects.append(.send(seal(body, with: &session), to: address)) }
         slots.queue.removeAll()
         sessions[index] = session
@@ -380,10 +400,9 @@ public struct Link: Sendable {
             sessions[index] = nil
             counters.sessionsExpired += 1
             if var slots = peers[session.address] {
-                if slots.current == index { slots.current = nil }
-                if slots.previous == index { slots.previous = nil }
+                slots.live.removeAll { $0 == index }
                 slots.next.removeAll { $0 == index }
-                peers[session.address] = slots.current == nil && slots.previous == nil && slots.next.isEmpty
+                peers[session.address] = slots.live.isEmpty && slots.next.isEmpty
                     && slots.pending == nil && slots.queue.isEmpty ? nil : slots
             }
         }

@@ -15,6 +15,8 @@ public struct LinkSettings: Sendable, Equatable {
     public var maxQueuedPerAddress = 128
     /// Responder sessions waiting for their initiator's first datagram, per address (one per initiator identity).
     public static let maxUnconfirmedPerAddress = 4
+    /// Sessions in use per address: two per peer identity (current and previous), for two identities.
+    public static let maxLivePerAddress = 4
     /// Sessions and handshakes in flight, in all.
     public var maxSessions = 16_384
     public var maxPendingHandshakes = 1024
