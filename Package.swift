@@ -31,7 +31,8 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
-        // The few C calls Swift's Glibc module does not expose usably (eventfd, stdout buffering).
+        // The few C calls Swift's Glibc module does not expose usably: eventfd, stdout buffering, and sendmmsg/recvmmsg
+        // (batched datagram I/O, declared only under _GNU_SOURCE).
         .target(name: "CRumorSys"),
         .target(name: "RumorCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "RumorWire", swiftSettings: optimisedInDebug),

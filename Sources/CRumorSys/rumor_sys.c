@@ -1,7 +1,10 @@
 #define _GNU_SOURCE
 #include "rumor_sys.h"
 
+#include <errno.h>
+#include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -25,4 +28,56 @@ void rumor_stdout_line_buffered(void) {
 
 void rumor_flush_stdout(void) {
     fflush(stdout);
+}
+
+int rumor_send_batch(int fd, rumor_datagram *batch, unsigned count) {
+    struct mmsghdr messages[RUMOR_BATCH_MAX];
+    struct iovec vectors[RUMOR_BATCH_MAX];
+    if (count > RUMOR_BATCH_MAX) count = RUMOR_BATCH_MAX;
+    if (count == 0) return 0;
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = batch[i].bytes;
+        vectors[i].iov_len = batch[i].length;
+        messages[i].msg_hdr.msg_name = batch[i].address;
+        messages[i].msg_hdr.msg_namelen = batch[i].address_length;
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent;
+    do {
+        sent = sendmmsg(fd, messages, count, MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+}
+
+int rumor_receive_batch(int fd, rumor_datagram *batch, unsigned count) {
+    struct mmsghdr messages[RUMOR_BATCH_MAX];
+    struct iovec vectors[RUMOR_BATCH_MAX];
+    if (count > RUMOR_BATCH_MAX) count = RUMOR_BATCH_MAX;
+    if (count == 0) return 0;
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = batch[i].bytes;
+        vectors[i].iov_len = batch[i].length;
+        messages[i].msg_hdr.msg_name = batch[i].address;
+        messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int received;
+    do {
+        received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    for (int i = 0; i < received; i++) {
+        batch[i].length = messages[i].msg_len;
+        batch[i].address_length = messages[i].msg_hdr.msg_namelen;
+        batch[i].truncated = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    }
+    return received;
+}
+
+int rumor_thread_id(void) {
+    return (int)gettid();
 }

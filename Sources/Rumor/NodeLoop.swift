@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CRumorSys
+import Dispatch
 import Logging
 import RumorCrypto
 import RumorLink
@@ -36,6 +37,26 @@ final class NodeLoop: @unchecked Sendable {
     private let wakeDescriptor: Int32
     private let queue = Mutex<(commands: [Command], cancels: [@Sendable () -> Void], stopped: Bool)>(([], [], false))
     private let finished = Mutex<(stopped: Bool, next: UInt64, callbacks: [UInt64: @Sendable () -> Void])>((false, 0, [:]))
+    /// Fire-and-forget datagrams handed over by other threads: no closure, no completion hop and no wake-up per
+    /// datagram. The loop takes them all in one swap per turn (`sendPostedDatagrams`).
+    private let posted = Mutex(PostedDatagrams())
+    /// Signalled once for each caller that waited for room in `posted`.
+    private let postedRoom = DispatchSemaphore(value: 0)
+    /// Names of the active members other than this node, readable from any thread: how a datagram's peer name is
+    /// resolved on the caller's thread. Kept by the loop as members change.
+    private let directory = Mutex<[String: NodeID]>([:])
+
+    /// The loop thread's kernel thread id (0 until it runs): a datagram posted from the loop itself (an event
+    /// handler) must never wait for the loop.
+    private let loopThread = Atomic<Int32>(0)
+
+    struct PostedDatagrams {
+        var items: [(peer: NodeID, payload: [UInt8])] = []
+        var waiting = 0
+        var stopped = false
+        /// At most this many wait for the loop; a caller posting more waits for room, as a blocking `sendto` does.
+        static let limit = 4096
+    }
 
     // Loop-confined.
     var membership: Membership
@@ -59,9 +80,14 @@ final class NodeLoop: @unchecked Sendable {
     private var stopAt: Instant?
     private var snapshotDirty = false
     private var nextSnapshotAt = Instant.zero
-    private var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
+    /// recvmmsg slots: one larger than the largest valid datagram, so a longer one shows up as oversize.
+    private let inbound = DatagramBatch(slotSize: 2048)
+    /// Datagrams sealed during one turn of the loop, sent together (sendmmsg) before it waits again.
+    private let outbound = DatagramBatch(slotSize: PacketBody.maxDatagramSize)
     private var nextLinkHousekeeping = Instant.zero
     private var keyOperations: [UInt64: KeyOperation] = [:]
+    /// The other half of `posted.items`, swapped in and out so both keep their capacity.
+    private var postedSpare: [(peer: NodeID, payload: [UInt8])] = []
     /// Signatures already checked, by member: a claim relayed again needs no second Ed25519 verification.
     private var verifiedClaims: [NodeID: (incarnation: UInt64, signature: [UInt8])] = [:]
     /// This node's own claims, signed once per content.
@@ -150,6 +176,7 @@ final class NodeLoop: @unchecked Sendable {
     /// last run: those are only addresses to try, never claims about anyone's state).
     func start(seeds: [PeerAddress]) throws {
         try spawnThread { [self] in
+            loopThread.store(rumor_thread_id(), ordering: .relaxed)
             let now = Instant(nanoseconds: monotonicNow())
             if !seeds.isEmpty { membership.join(seeds: seeds, now: now, effects: &membershipEffects) }
             performEffects()
@@ -163,6 +190,7 @@ final class NodeLoop: @unchecked Sendable {
         var fds = [pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         while true {
+            flushOutbound()
             let now = Instant(nanoseconds: monotonicNow())
             if let stopAt, now >= stopAt { break }
             var wake = min(membership.nextWake, messaging.nextWake, broadcasts.nextWake, link.nextWake, nextLinkHousekeeping)
@@ -181,6 +209,7 @@ final class NodeLoop: @unchecked Sendable {
             if fds[1].revents != 0 {
                 _ = rumor_eventfd_drain(wakeDescriptor)
                 runCommands()
+                sendPostedDatagrams()
             }
             if fds[0].revents != 0 { receiveBatch() }
             let after = Instant(nanoseconds: monotonicNow())
@@ -203,6 +232,67 @@ final class NodeLoop: @unchecked Sendable {
         shutdown()
     }
 
+    // MARK: - Fire-and-forget datagrams from other threads
+
+    /// The id of the active member (not this node) named exactly `name`, from any thread.
+    func lookUp(_ name: String) -> NodeID? { directory.withLock { $0[name] } }
+
+    enum PostOutcome { case queued, full, stopped }
+
+    /// Hands a fire-and-forget datagram to the loop, from any thread. Waits while `PostedDatagrams.limit` wait
+    /// already, except on the loop's own thread (an event handler), where it answers `full` instead.
+    func post(_ payload: [UInt8], to peer: NodeID) -> PostOutcome {
+        let onLoop = loopThread.load(ordering: .relaxed) == rumor_thread_id()
+        // Each pass either queues the datagram, returns, or waits for the loop to take the queue; the loop signals
+        // every waiter each time it does, and when it stops.
+        while true {
+            let outcome = posted.withLock { state -> (outcome: PostOutcome, wake: Bool) in
+                if state.stopped { return (.stopped, false) }
+                guard state.items.count < PostedDatagrams.limit else {
+                    if !onLoop { state.waiting += 1 }
+                    return (.full, false)
+                }
+                state.items.append((peer, payload))
+                return (.queued, state.items.count == 1)
+            }
+            switch outcome.outcome {
+            case .stopped: return .stopped
+            case .full where onLoop: return .full
+            case .full: postedRoom.wait()
+            case .queued:
+                // Only the first datagram of a batch wakes the loop: it takes them all when it wakes.
+                if outcome.wake { _ = rumor_eventfd_signal(wakeDescriptor) }
+                return .queued
+            }
+        }
+    }
+
+    /// Seals and queues for sending every datagram other threads posted since the last turn.
+    private func sendPostedDatagrams() {
+        let waiting = posted.withLock { state -> Int in
+            swap(&state.items, &postedSpare)
+            defer { state.waiting = 0 }
+            return state.waiting
+        }
+        for _ in 0..<waiting { postedRoom.signal() }
+        guard !postedSpare.isEmpty else { return }
+        for item in postedSpare { send([.datagram(item.payload[...])], toPeer: item.peer) }
+        postedSpare.removeAll(keepingCapacity: true)
+    }
+
+    /// Keeps `directory` true to the member that just changed: names of active members other than this one.
+    private func updateDirectory(_ member: Member) {
+        guard member.id != me else { return }
+        directory.withLock { names in
+            if member.state.isActive {
+                names[member.name] = member.id
+            } else if names[member.name] == member.id {
+                // Another active member may hold the name too (a conflict being resolved): it takes over.
+                names[member.name] = membership.members.values.first { $0.name == member.name && $0.state.isActive && $0.id != me }?.id
+            }
+        }
+    }
+
     private func runCommands() {
         let commands = queue.withLock { state -> [Command] in
             defer { state.commands.removeAll(); state.cancels.removeAll() }
@@ -213,6 +303,7 @@ final class NodeLoop: @unchecked Sendable {
 
     private func shutdown() {
         saveSnapshot(now: Instant(nanoseconds: monotonicNow()))
+        flushOutbound()
         socket.close()
         let cancels = queue.withLock { state -> [@Sendable () -> Void] in
             state.stopped = true
@@ -220,6 +311,14 @@ final class NodeLoop: @unchecked Sendable {
             return state.cancels
         }
         for cancel in cancels { cancel() }
+        let waiting = posted.withLock { state -> Int in
+            state.stopped = true
+            traffic.sendFailures += state.items.count
+            state.items.removeAll()
+            defer { state.waiting = 0 }
+            return state.waiting
+        }
+        for _ in 0..<waiting { postedRoom.signal() }
         for (_, handler) in sendHandlers { handler.completion(.failure(.stopped)) }
         sendHandlers.removeAll()
         for (_, handler) in pingHandlers { handler.completion(.failure(.stopped)) }
@@ -234,26 +333,24 @@ final class NodeLoop: @unchecked Sendable {
         for callback in callbacks { callback() }
     }
 
-    /// Receives until the socket is empty or a batch of 256 is done, then lets timers and commands run.
+    /// Receives until the socket is empty or 256 datagrams are done (4 recvmmsg of 64), then lets timers and
+    /// commands run. A short batch means the socket is empty: no further call to find that out.
     private func receiveBatch() {
         let now = Instant(nanoseconds: monotonicNow())
-        for _ in 0..<256 {
-            let result = receiveBuffer.withUnsafeMutableBytes { socket.receive(into: $0) }
-            switch result {
-            case .wouldBlock: return
-            case .skip: continue
-            case .datagram(let count, let source):
+        for _ in 0..<4 {
+            let received = inbound.receive(on: socket.descriptor)
+            // -1: an earlier send's ICMP error (ECONNREFUSED) reported on this receive; not fatal for UDP.
+            if received < 0 { continue }
+            for index in 0..<received {
+                guard let source = inbound.source(index) else { continue }
+                let datagram = inbound.bytes(index)
                 traffic.datagramsIn += 1
-                traffic.bytesIn += count
-                handleDatagram(count: count, from: source, now: now)
+                traffic.bytesIn += datagram.count
+                link.receive(datagram, from: source, now: now, wallClock: wallClock, effects: &linkEffects)
+                performLink(now: now)
             }
+            if received < DatagramBatch.capacity { return }
         }
-    }
-
-    private func handleDatagram(count: Int, from source: PeerAddress, now: Instant) {
-        let datagram = Array(receiveBuffer.prefix(min(count, PacketBody.maxDatagramSize + 1)))
-        link.receive(datagram, from: source, now: now, wallClock: wallClock, effects: &linkEffects)
-        performLink(now: now)
     }
 
     /// Carries out what the link layer asked: datagrams to send, authenticated bodies to hand on, drops to count.
@@ -451,6 +548,7 @@ final class NodeLoop: @unchecked Sendable {
             // Only a goodbye frees a sender's stream: a member wrongly declared dead may still retransmit, and
             // forgetting what it already delivered would deliver it twice.
             if member.state == .left { messaging.forget(member.id) }
+            updateDirectory(member)
             snapshotDirty = true
             checkWaiters()
         case .conflict(let conflict):
@@ -511,14 +609,27 @@ final class NodeLoop: @unchecked Sendable {
         performLink(now: now)
     }
 
+    /// Queues a sealed datagram for this turn's sendmmsg (sending the batch first when it is full).
     private func transmit(_ datagram: [UInt8], to address: PeerAddress) {
-        let sent = datagram.withUnsafeBytes { socket.send($0, to: address) }
-        if sent {
+        if outbound.isFull { flushOutbound() }
+        let queued = datagram.withUnsafeBytes { outbound.append($0, to: address) }
+        guard !queued else { return }
+        // Larger than a slot (never, for datagrams the link seals): send it alone.
+        if datagram.withUnsafeBytes({ socket.send($0, to: address) }) {
             traffic.datagramsOut += 1
             traffic.bytesOut += datagram.count
         } else {
             traffic.sendFailures += 1
         }
+    }
+
+    /// Sends what this turn of the loop sealed.
+    private func flushOutbound() {
+        guard outbound.count > 0 else { return }
+        let (sent, bytes, failed) = socket.send(outbound)
+        traffic.datagramsOut += sent
+        traffic.bytesOut += bytes
+        traffic.sendFailures += failed
     }
 
     // MARK: - Commands (run on the loop thread)

@@ -162,7 +162,17 @@ public final class RumorNode: Sendable {
         loop.enqueue({ loop in completion(loop.updateTags(set: set, delete: delete)) }, ifStopped: { completion(nil) })
     }
 
+    /// Completes on the caller's thread once the datagram is queued for the event loop, when `peer` is the exact
+    /// name of an active member; otherwise (an id prefix, this node, an unknown name, a payload too large) on the
+    /// loop, which resolves the name and reports errors as for any send.
     package func sendUnreliable(_ payload: [UInt8], to peer: String, completion: @escaping @Sendable (Result<SendReceipt, RumorError>) -> Void) {
+        if payload.count <= Frame.maxDatagramPayload, let id = loop.lookUp(peer) {
+            switch loop.post(payload, to: id) {
+            case .queued: return completion(.success(SendReceipt(peer: peer, peerID: id, bytes: payload.count, roundTrip: .zero)))
+            case .full: return completion(.failure(.queueFull(peer)))
+            case .stopped: return completion(.failure(.stopped))
+            }
+        }
         loop.enqueue({ loop in completion(loop.sendUnreliable(payload, to: peer)) }, ifStopped: { completion(.failure(.stopped)) })
     }
 
@@ -229,7 +239,10 @@ public final class RumorNode: Sendable {
     }
 
     /// Sends a fire-and-forget datagram (at most `Frame.maxDatagramPayload`, 1,119 bytes): authenticated and
-    /// replay-protected, but never acknowledged or retransmitted, so it may be lost. Returns once it is sent.
+    /// replay-protected, but never acknowledged or retransmitted, so it may be lost. Returns once it is queued for
+    /// the node's event loop, which seals and sends it on its next turn; waits only while 4,096 datagrams wait
+    /// already (as a blocking `sendto` waits for room). Throws `.unknownPeer` (or `.ambiguousPeer`, `.emptyPeer`),
+    /// `.messageTooLarge`, `.stopped`.
     @discardableResult
     public func sendUnreliable(_ payload: [UInt8], to peer: String) async throws(RumorError) -> SendReceipt {
         let result = await withCheckedContinuation { continuation in

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CRumorSys
 import RumorWire
 
 /// A non-blocking UDP socket bound to one address, IPv4 or IPv6. The event loop polls its descriptor.
@@ -90,6 +91,33 @@ final class UDPSocket: @unchecked Sendable {
         }
     }
 
+    /// Sends every datagram of `batch` (sendmmsg) and empties it. A datagram the kernel refuses is skipped, not
+    /// retried: a full socket buffer refuses the rest of the batch. Returns how many went out (and their bytes)
+    /// and how many not.
+    func send(_ batch: DatagramBatch) -> (sent: Int, bytes: Int, failed: Int) {
+        var start = 0
+        var failed = 0
+        var bytes = 0
+        // Each pass moves `start` forward by at least one datagram, so this ends within `count` passes.
+        while start < batch.count {
+            let sent = batch.send(on: descriptor, from: start)
+            if sent > 0 {
+                for index in start..<(start + sent) { bytes += batch.bytes(index).count }
+                start += sent
+            } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS {
+                failed += batch.count - start
+                break
+            } else {
+                // An error of the first datagram alone (an unreachable network, the other address family).
+                failed += 1
+                start += 1
+            }
+        }
+        let sent = batch.count - failed
+        batch.count = 0
+        return (sent, bytes, failed)
+    }
+
     /// Closes the socket (once) so its port is free again as soon as the node stops.
     func close() {
         guard !isClosed else { return }
@@ -103,26 +131,35 @@ final class UDPSocket: @unchecked Sendable {
 /// Conversions between `PeerAddress` and the C socket address structures.
 enum SocketAddress {
     static func with<R>(_ address: PeerAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
-        switch address.family {
-        case .ipv4:
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = address.port.bigEndian
-            let bytes = address.addressBytes
-            sin.sin_addr.s_addr = (UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])).bigEndian
-            return try withUnsafePointer(to: &sin) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    try body(raw, socklen_t(MemoryLayout<sockaddr_in>.size))
+        var storage = sockaddr_storage()
+        let length = write(address, into: &storage)
+        return try withUnsafePointer(to: &storage) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in try body(raw, length) }
+        }
+    }
+
+    /// Fills `storage` with `address` and returns its length; allocates nothing (this runs per datagram sent).
+    static func write(_ address: PeerAddress, into storage: inout sockaddr_storage) -> socklen_t {
+        withUnsafeMutablePointer(to: &storage) { pointer in
+            switch address.family {
+            case .ipv4:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    sin.pointee = sockaddr_in()
+                    sin.pointee.sin_family = sa_family_t(AF_INET)
+                    sin.pointee.sin_port = address.port.bigEndian
+                    sin.pointee.sin_addr.s_addr = address.ipv4Host.bigEndian
+                    return socklen_t(MemoryLayout<sockaddr_in>.size)
                 }
-            }
-        case .ipv6:
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = address.port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in raw.copyBytes(from: address.addressBytes) }
-            return try withUnsafePointer(to: &sin6) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    try body(raw, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            case .ipv6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    sin6.pointee = sockaddr_in6()
+                    sin6.pointee.sin6_family = sa_family_t(AF_INET6)
+                    sin6.pointee.sin6_port = address.port.bigEndian
+                    withUnsafeMutableBytes(of: &sin6.pointee.sin6_addr) { raw in
+                        raw.storeBytes(of: address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                        raw.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                    }
+                    return socklen_t(MemoryLayout<sockaddr_in6>.size)
                 }
             }
         }
@@ -133,21 +170,89 @@ enum SocketAddress {
         case AF_INET:
             return withUnsafePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                    let host = UInt32(bigEndian: sin.pointee.sin_addr.s_addr)
-                    return PeerAddress(ipv4: [UInt8(host >> 24), UInt8(host >> 16 & 0xff), UInt8(host >> 8 & 0xff), UInt8(host & 0xff)],
-                                       port: UInt16(bigEndian: sin.pointee.sin_port))
+                    PeerAddress(ipv4: UInt32(bigEndian: sin.pointee.sin_addr.s_addr), port: UInt16(bigEndian: sin.pointee.sin_port))
                 }
             }
         case AF_INET6:
             return withUnsafePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                    let bytes = withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
-                    return PeerAddress(ipv6: bytes, port: UInt16(bigEndian: sin6.pointee.sin6_port))
+                    withUnsafeBytes(of: sin6.pointee.sin6_addr) { raw in
+                        PeerAddress(ipv6High: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                                    low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                                    port: UInt16(bigEndian: sin6.pointee.sin6_port))
+                    }
                 }
             }
         default:
             return nil
         }
+    }
+}
+
+/// Datagram slots for one `sendmmsg` or `recvmmsg` (`RUMOR_BATCH_MAX` of them), allocated once per node and reused:
+/// moving datagrams between the socket and the protocol allocates nothing. Used by the event loop thread only.
+final class DatagramBatch {
+    static let capacity = Int(RUMOR_BATCH_MAX)
+    let slotSize: Int
+    /// Datagrams filled (by `append`, or by a receive).
+    var count = 0
+    private let entries: UnsafeMutablePointer<rumor_datagram>
+    private let addresses: UnsafeMutablePointer<sockaddr_storage>
+    private let storage: UnsafeMutableRawPointer
+
+    init(slotSize: Int) {
+        self.slotSize = slotSize
+        entries = .allocate(capacity: DatagramBatch.capacity)
+        entries.initialize(repeating: rumor_datagram(), count: DatagramBatch.capacity)
+        addresses = .allocate(capacity: DatagramBatch.capacity)
+        addresses.initialize(repeating: sockaddr_storage(), count: DatagramBatch.capacity)
+        storage = .allocate(byteCount: slotSize * DatagramBatch.capacity, alignment: 16)
+        for index in 0..<DatagramBatch.capacity {
+            entries[index].bytes = storage + index * slotSize
+            entries[index].address = UnsafeMutableRawPointer(addresses + index)
+        }
+    }
+
+    deinit {
+        entries.deinitialize(count: DatagramBatch.capacity)
+        entries.deallocate()
+        addresses.deinitialize(count: DatagramBatch.capacity)
+        addresses.deallocate()
+        storage.deallocate()
+    }
+
+    var isFull: Bool { count == DatagramBatch.capacity }
+
+    /// Copies a datagram into the next slot; false when it does not fit (the caller flushes first, or sends it alone).
+    func append(_ bytes: UnsafeRawBufferPointer, to address: PeerAddress) -> Bool {
+        guard count < DatagramBatch.capacity, bytes.count <= slotSize else { return false }
+        if let source = bytes.baseAddress { entries[count].bytes.copyMemory(from: source, byteCount: bytes.count) }
+        entries[count].length = bytes.count
+        entries[count].address_length = SocketAddress.write(address, into: &addresses[count])
+        count += 1
+        return true
+    }
+
+    /// The bytes of datagram `index` (a received one: its length as received).
+    func bytes(_ index: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: entries[index].bytes, count: min(entries[index].length, slotSize))
+    }
+
+    func source(_ index: Int) -> PeerAddress? { SocketAddress.peerAddress(from: &addresses[index]) }
+
+    func isTruncated(_ index: Int) -> Bool { entries[index].truncated != 0 }
+
+    /// Sends the filled slots from `start` with one sendmmsg: how many the kernel took, or -1 with errno.
+    func send(on descriptor: Int32, from start: Int) -> Int {
+        Int(rumor_send_batch(descriptor, entries + start, UInt32(count - start)))
+    }
+
+    /// Receives into every slot with one recvmmsg; sets `count` and returns it, or -1 with errno.
+    func receive(on descriptor: Int32) -> Int {
+        for index in 0..<DatagramBatch.capacity { entries[index].length = slotSize }
+        let received = Int(rumor_receive_batch(descriptor, entries, UInt32(DatagramBatch.capacity)))
+        count = max(0, received)
+        return received
     }
 }
 

@@ -65,27 +65,44 @@ public enum ChaCha20Poly1305 {
     public static let keySize = 32
     public static let tagSize = 16
 
-    /// The nonce: 4 zero bytes, then the counter big-endian.
+    /// Calls `body` with the nonce, 4 zero bytes then the counter big-endian, built on the stack (this runs
+    /// for every datagram: no array).
+    @inline(__always)
+    static func withNonce<R>(_ counter: UInt64, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+        var nonce: (UInt64, UInt64) = (0, 0)
+        return withUnsafeMutableBytes(of: &nonce) { raw in
+            raw.storeBytes(of: counter.bigEndian, toByteOffset: 4, as: UInt64.self)
+            return body(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    /// The nonce as bytes (for test vectors).
     static func nonce(_ counter: UInt64) -> [UInt8] {
-        [0, 0, 0, 0] + (0..<8).map { UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * $0)) }
+        withNonce(counter) { Array(UnsafeBufferPointer(start: $0, count: 12)) }
+    }
+
+    /// Seals `plaintext` into `output`, which must have room for `plaintext.count + tagSize` bytes; allocates nothing.
+    public static func seal(plaintext: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer, counter: UInt64,
+                            key: SecretBytes, into output: UnsafeMutableRawPointer) {
+        Sodium.ensure()
+        var written: UInt64 = 0
+        key.withUnsafeBytes { k in
+            withNonce(counter) { n in
+                _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+                    output.assumingMemoryBound(to: UInt8.self), &written, plaintext.u8, UInt64(plaintext.count),
+                    additionalData.u8, UInt64(additionalData.count), nil, n, k.u8)
+            }
+        }
     }
 
     /// Seals `plaintext` and appends ciphertext‖tag to `output`.
     public static func seal(plaintext: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer, counter: UInt64,
                             key: SecretBytes, appendingTo output: inout [UInt8]) {
-        Sodium.ensure()
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: plaintext.count + tagSize))
-        var written: UInt64 = 0
-        let nonce = nonce(counter)
-        key.withUnsafeBytes { k in
-            nonce.withUnsafeBytes { n in
-                output.withUnsafeMutableBytes { out in
-                    _ = crypto_aead_chacha20poly1305_ietf_encrypt(
-                        out.u8.advanced(by: start), &written, plaintext.u8, UInt64(plaintext.count),
-                        additionalData.u8, UInt64(additionalData.count), nil, n.u8, k.u8)
-                }
-            }
+        output.withUnsafeMutableBytes { out in
+            seal(plaintext: plaintext, additionalData: additionalData, counter: counter, key: key,
+                 into: out.baseAddress.unsafelyUnwrapped.advanced(by: start))
         }
     }
 
@@ -94,18 +111,20 @@ public enum ChaCha20Poly1305 {
                             key: SecretBytes) -> [UInt8]? {
         Sodium.ensure()
         guard ciphertext.count >= tagSize else { return nil }
-        var plaintext = [UInt8](repeating: 0, count: ciphertext.count - tagSize)
-        var length: UInt64 = 0
-        let nonce = nonce(counter)
-        let status = key.withUnsafeBytes { k in
-            nonce.withUnsafeBytes { n in
-                plaintext.withUnsafeMutableBytes { out in
-                    crypto_aead_chacha20poly1305_ietf_decrypt(out.u8, &length, nil, ciphertext.u8, UInt64(ciphertext.count),
-                                                              additionalData.u8, UInt64(additionalData.count), n.u8, k.u8)
+        var authentic = false
+        let plaintext = [UInt8](unsafeUninitializedCapacity: ciphertext.count - tagSize) { out, count in
+            var length: UInt64 = 0
+            let status = key.withUnsafeBytes { k in
+                withNonce(counter) { n in
+                    crypto_aead_chacha20poly1305_ietf_decrypt(UnsafeMutableRawBufferPointer(out).u8, &length, nil, ciphertext.u8, UInt64(ciphertext.count),
+                                                              additionalData.u8, UInt64(additionalData.count), n, k.u8)
                 }
             }
+            authentic = status == 0
+            // libsodium wrote nothing it did not authenticate; a failure leaves the bytes zeroed, never uninitialised.
+            if !authentic { out.initialize(repeating: 0) }
+            count = out.count
         }
-        guard status == 0 else { return nil }
-        return plaintext
+        return authentic ? plaintext : nil
     }
 }

@@ -131,4 +131,23 @@ public enum TransportHeader {
         writer.write(counter)
         return writer.bytes
     }
+
+    /// Writes the header into the first `size` bytes of `out` (the caller gives at least that many).
+    @inline(__always)
+    static func write(receiverIndex: UInt32, counter: UInt64, into out: UnsafeMutableRawBufferPointer) {
+        out[0] = SealedPacket.version
+        out[1] = type
+        out.storeBytes(of: UInt16(0), toByteOffset: 2, as: UInt16.self)
+        out.storeBytes(of: receiverIndex.bigEndian, toByteOffset: 4, as: UInt32.self)
+        out.storeBytes(of: counter.bigEndian, toByteOffset: 8, as: UInt64.self)
+    }
+
+    /// The receiver index and counter of a transport header (version and type already checked), or nil when
+    /// the reserved bytes are not zero or fewer than `size` bytes are given.
+    @inline(__always)
+    static func read(_ datagram: UnsafeRawBufferPointer) -> (index: UInt32, counter: UInt64)? {
+        guard datagram.count >= size, datagram.loadUnaligned(fromByteOffset: 2, as: UInt16.self) == 0 else { return nil }
+        return (UInt32(bigEndian: datagram.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+                UInt64(bigEndian: datagram.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
 }

@@ -144,14 +144,20 @@ public struct Link: Sendable {
     }
 
     func seal(_ body: [UInt8], with session: inout Session) -> [UInt8] {
-        let header = TransportHeader.make(receiverIndex: session.remoteIndex, counter: session.sendCounter)
-        var datagram = header
-        datagram.reserveCapacity(header.count + body.count + ChaCha20Poly1305.tagSize)
-        header.withUnsafeBytes { aad in
-            body.withUnsafeBytes { plaintext in
-                ChaCha20Poly1305.seal(plaintext: plaintext, additionalData: aad, counter: session.sendCounter, key: session.send,
-                                      appendingTo: &datagram)
-            }
+        body.withUnsafeBytes { seal($0, with: &session) }
+    }
+
+    /// One allocation, the datagram: header written in place, then the body sealed right behind it.
+    func seal(_ body: UnsafeRawBufferPointer, with session: inout Session) -> [UInt8] {
+        let total = TransportHeader.size + body.count + ChaCha20Poly1305.tagSize
+        let counter = session.sendCounter
+        let datagram = [UInt8](unsafeUninitializedCapacity: total) { out, count in
+            let raw = UnsafeMutableRawBufferPointer(out)
+            guard let base = raw.baseAddress else { return }
+            TransportHeader.write(receiverIndex: session.remoteIndex, counter: counter, into: raw)
+            ChaCha20Poly1305.seal(plaintext: body, additionalData: UnsafeRawBufferPointer(rebasing: raw[0..<TransportHeader.size]),
+                                  counter: counter, key: session.send, into: base.advanced(by: TransportHeader.size))
+            count = total
         }
         session.sendCounter += 1
         return datagram
@@ -195,6 +201,12 @@ public struct Link: Sendable {
     /// Handles one datagram from `address`.
     public mutating func receive(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
                                  effects: inout [LinkEffect]) {
+        datagram.withUnsafeBytes { receive($0, from: address, now: now, wallClock: wallClock, effects: &effects) }
+    }
+
+    /// Handles one datagram from `address`, read where it lies (the shell's receive buffer): no copy.
+    public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, wallClock: UInt64,
+                                 effects: inout [LinkEffect]) {
         guard datagram.count >= 2 else { return effects.append(.drop(.short)) }
         guard datagram.count <= PacketBody.maxDatagramSize else { return effects.append(.drop(.oversize)) }
         guard datagram[0] == SealedPacket.version else { return effects.append(.drop(.badVersion)) }
@@ -206,21 +218,15 @@ public struct Link: Sendable {
         }
     }
 
-    mutating func receiveTransport(_ datagram: [UInt8], from address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
+    mutating func receiveTransport(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
         guard datagram.count >= TransportHeader.size + ChaCha20Poly1305.tagSize else { return effects.append(.drop(.short)) }
-        var reader = ByteReader(datagram)
-        _ = reader.readUInt16()
-        guard reader.readUInt16() == 0, let index = reader.readUInt32(), let counter = reader.readUInt64() else {
-            return effects.append(.drop(.badType))
-        }
+        guard let (index, counter) = TransportHeader.read(datagram) else { return effects.append(.drop(.badType)) }
         guard var session = sessions[index] else { return effects.append(.drop(.unknownSession)) }
         guard now - session.created < settings.rejectAfterTime else { return effects.append(.drop(.expiredSession)) }
         guard session.replay.wouldAccept(counter) else { return effects.append(.drop(.replay)) }
-        let opened = datagram.withUnsafeBytes { raw in
-            ChaCha20Poly1305.open(ciphertext: UnsafeRawBufferPointer(rebasing: raw[TransportHeader.size...]),
-                                  additionalData: UnsafeRawBufferPointer(rebasing: raw[0..<TransportHeader.size]),
-                                  counter: counter, key: session.receive)
-        }
+        let opened = ChaCha20Poly1305.open(ciphertext: UnsafeRawBufferPointer(rebasing: datagram[TransportHeader.size...]),
+                                           additionalData: UnsafeRawBufferPointer(rebasing: datagram[0..<TransportHeader.size]),
+                                           counter: counter, key: session.receive)
         guard let body = opened else { return effects.append(.drop(.authFailed)) }
         // Only now, authenticated, may the datagram move the window.
         _ = session.replay.accept(counter)
@@ -237,11 +243,9 @@ public struct Link: Sendable {
         flushQueue(into: index, now: now, effects: &effects)
     }
 
-    mutating func receiveInitiation(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
+    mutating func receiveInitiation(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, wallClock: UInt64,
                                     effects: inout [LinkEffect]) {
-        let opened = datagram.withUnsafeBytes {
-            SealedPacket.open($0, keyring: keyring, type: Link.typeInitiation, minimumBody: HandshakeInitiation.size)
-        }
+        let opened = SealedPacket.open(datagram, keyring: keyring, type: Link.typeInitiation, minimumBody: HandshakeInitiation.size)
         guard case .success(let plaintext) = opened else {
             if case .failure(let reason) = opened { effects.append(.drop(reason)) }
             return
@@ -282,11 +286,9 @@ public struct Link: Sendable {
         effects.append(.established(peer: initiation.initiator, address: address))
     }
 
-    mutating func receiveResponse(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
+    mutating func receiveResponse(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, wallClock: UInt64,
                                   effects: inout [LinkEffect]) {
-        let opened = datagram.withUnsafeBytes {
-            SealedPacket.open($0, keyring: keyring, type: Link.typeResponse, minimumBody: HandshakeResponse.size)
-        }
+        let opened = SealedPacket.open(datagram, keyring: keyring, type: Link.typeResponse, minimumBody: HandshakeResponse.size)
         guard case .success(let plaintext) = opened else {
             if case .failure(let reason) = opened { effects.append(.drop(reason)) }
             return

@@ -31,6 +31,25 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
+    /// An IPv4 address from its 32 bits in host order (`0x7F000001` is 127.0.0.1): no array, for the receive path.
+    public init(ipv4 host: UInt32, port: UInt16) {
+        family = .ipv4
+        high = UInt64(host) << 32
+        low = 0
+        self.port = port
+    }
+
+    /// An IPv6 address from its two 64-bit halves in host order: no array, for the receive path.
+    public init(ipv6High high: UInt64, low: UInt64, port: UInt16) {
+        family = .ipv6
+        self.high = high
+        self.low = low
+        self.port = port
+    }
+
+    /// The IPv4 address's 32 bits in host order (0 for IPv6).
+    public var ipv4Host: UInt32 { family == .ipv4 ? UInt32(truncatingIfNeeded: high >> 32) : 0 }
+
     public func withPort(_ port: UInt16) -> PeerAddress {
         family == .ipv4 ? PeerAddress(ipv4: addressBytes, port: port) : PeerAddress(ipv6: addressBytes, port: port)
     }

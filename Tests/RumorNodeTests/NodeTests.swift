@@ -149,6 +149,7 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
         let before = try #require(await a.status()).traffic
         var sent = 0
         for length in [0, 1] { fire([UInt8](repeating: 1, count: length)); sent += 1 }                    // too short
+        for length in [1201, 4000] { fire([1, 4] + [UInt8](repeating: 7, count: length - 2)); sent += 1 } // too long
         for _ in 0..<100 { fire([UInt8.random(in: 2...255, using: &rng)] + (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }); sent += 1 }
         let keyID = try #require(Hex.decode(a.networkKeyID))
         for _ in 0..<30 {                                               // a handshake under the right key id, forged
@@ -168,6 +169,7 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
         }
         #expect(after.droppedTotal - before.droppedTotal == sent)
         #expect((after.dropped[.short] ?? 0) >= 2)
+        #expect((after.dropped[.oversize] ?? 0) >= 2)
         #expect((after.dropped[.authFailed] ?? 0) >= 30)
         #expect((after.dropped[.unknownSession] ?? 0) >= 100)
         // …and still serves the mesh.

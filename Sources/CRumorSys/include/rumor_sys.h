@@ -19,4 +19,32 @@ void rumor_stdout_line_buffered(void);
 /// Flushes stdout.
 void rumor_flush_stdout(void);
 
+/// The calling thread's kernel id (gettid).
+int rumor_thread_id(void);
+
+/// One datagram of a batch for `rumor_send_batch` / `rumor_receive_batch`: where its bytes are, how many, and the
+/// peer's address (read for a send, written by a receive).
+typedef struct {
+    void *bytes;
+    /// Send: the datagram's length. Receive: the room at `bytes` going in, the datagram's length coming out.
+    size_t length;
+    /// A `struct sockaddr_storage` of the caller's (this header stays free of <sys/socket.h>, whose types the
+    /// Glibc module owns).
+    void *address;
+    uint32_t address_length;
+    /// Receive only: nonzero when the datagram was longer than the room given (the rest is discarded).
+    int truncated;
+} rumor_datagram;
+
+/// The most datagrams one call moves.
+#define RUMOR_BATCH_MAX 64
+
+/// Sends up to `count` (at most RUMOR_BATCH_MAX) datagrams with one sendmmsg, without blocking. Returns how many
+/// the kernel took (the first that many), or -1 with errno when it took none.
+int rumor_send_batch(int fd, rumor_datagram *batch, unsigned count);
+
+/// Receives up to `count` (at most RUMOR_BATCH_MAX) datagrams with one recvmmsg, without blocking. Returns how
+/// many arrived (0 when none was waiting), or -1 with errno on another error.
+int rumor_receive_batch(int fd, rumor_datagram *batch, unsigned count);
+
 #endif
