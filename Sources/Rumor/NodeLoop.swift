@@ -561,22 +561,49 @@ final class NodeLoop: @unchecked Sendable {
         }
     }
 
+    /// Frames bound for each peer during one `performMessaging`, in first-seen order; kept between calls (with
+    /// their index) so grouping frames into packets allocates nothing once warm.
+    private var packing = Packing()
+
+    struct Packing {
+        var slots: [(peer: NodeID, frames: [Frame], size: Int)] = []
+        var used = 0
+        var index: [NodeID: Int] = [:]
+
+        mutating func slot(for peer: NodeID) -> Int {
+            if let slot = index[peer] { return slot }
+            if used == slots.count { slots.append((peer, [], 0)) } else { slots[used].peer = peer }
+            index[peer] = used
+            used += 1
+            return used - 1
+        }
+
+        mutating func reset() {
+            for slot in 0..<used {
+                slots[slot].frames.removeAll(keepingCapacity: true)
+                slots[slot].size = 0
+            }
+            used = 0
+            index.removeAll(keepingCapacity: true)
+        }
+    }
+
     private func performMessaging(_ effects: [MessagingEffect]) {
-        var outgoing: [NodeID: [Frame]] = [:]
-        var order: [NodeID] = []
-        var sizes: [NodeID: Int] = [:]
+        // Taken out while in use: a send below could, in principle, come back here.
+        var packing = self.packing
+        self.packing = Packing()
         for effect in effects {
             switch effect {
             case .send(let peer, let frame):
                 let size = frame.encodedSize
-                if let current = sizes[peer], current + size > PacketBody.maxFramesSize, let frames = outgoing[peer] {
-                    send(frames, toPeer: peer)
-                    outgoing[peer] = []
-                    sizes[peer] = 0
+                let slot = packing.slot(for: peer)
+                if packing.slots[slot].size + size > PacketBody.maxFramesSize, !packing.slots[slot].frames.isEmpty {
+                    send(packing.slots[slot].frames, toPeer: peer)
+                    packing.slots[slot].frames.removeAll(keepingCapacity: true)
+                    packing.slots[slot].size = 0
                 }
-                if outgoing[peer] == nil { order.append(peer) }
-                outgoing[peer, default: []].append(frame)
-                sizes[peer, default: 0] += size
+                packing.slots[slot].frames.append(frame)
+                packing.slots[slot].size += size
             case .deliver(let from, let payload):
                 deliver(payload, from: from)
             case .completed(let token, let outcome):
@@ -590,7 +617,9 @@ final class NodeLoop: @unchecked Sendable {
                 }
             }
         }
-        for peer in order { if let frames = outgoing[peer], !frames.isEmpty { send(frames, toPeer: peer) } }
+        for slot in 0..<packing.used where !packing.slots[slot].frames.isEmpty { send(packing.slots[slot].frames, toPeer: packing.slots[slot].peer) }
+        packing.reset()
+        self.packing = packing
     }
 
     private func send(_ frames: [Frame], toPeer peer: NodeID) {
@@ -658,6 +687,8 @@ final class NodeLoop: @unchecked Sendable {
     /// Finds a member by exact name (live ones first) or by a unique id prefix of at least 8 hex characters.
     func resolve(_ peer: String) -> Result<Member, RumorError> {
         guard !peer.isEmpty else { return .failure(.emptyPeer) }
+        // The directory holds the active member of each name: one lookup instead of a scan of the table.
+        if let id = lookUp(peer), let member = membership.members[id], member.state.isActive { return .success(member) }
         let named = membership.members.values.filter { $0.name == peer }
         if let live = named.first(where: { $0.state.isActive }) ?? named.first { return .success(live) }
         let prefix = peer.lowercased()

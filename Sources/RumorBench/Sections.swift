@@ -82,6 +82,16 @@ enum ThroughputSection {
             report.row("profile 64 B", "delivered (whole run), per s", rumor: "\(delivered), \(format(flood.receivedPerSecond))")
         }
 
+        if plan.wants("profile-acked") {
+            progress("profile-acked: Rumor acknowledged sends, 64 B, 32 in flight, one \(plan.window) s window, no baseline")
+            let deliveredBefore = pair.directReceived.current
+            let acked = pair.acknowledged(size: 64, window: plan.window, inFlight: 32)
+            let delivered = pair.directReceived.current - deliveredBefore
+            rumor.append(("profile_acked_64", .object([("messages_per_s", number(acked.messagesPerSecond)), ("delivered", .number(Double(delivered))),
+                                                       ("cores", coresJSON([acked.cores]))])))
+            report.row("profile acked 64 B", "delivered (whole run), per s", rumor: "\(delivered), \(format(acked.messagesPerSecond))")
+        }
+
         if plan.wants("datagram") {
             for (rawSize, rumorSize, key) in [(64, 64, "datagram_64"), (1200, Frame.maxDatagramPayload, "datagram_1200")] {
                 progress("fire-and-forget: raw \(rawSize) B vs Rumor \(rumorSize) B payload, \(plan.reps) × \(plan.window) s each")

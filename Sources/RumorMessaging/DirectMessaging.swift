@@ -34,21 +34,21 @@ public struct DirectMessaging: Sendable {
     public mutating func send(_ payload: [UInt8], to peer: NodeID, token: UInt64, deadline: Instant, now: Instant,
                               effects: inout [MessagingEffect]) -> Result<Void, SendError> {
         guard payload.count <= MessagingSettings.maxMessageSize else { return .failure(.tooLarge(payload.count)) }
-        var stream = outbound[peer] ?? OutboundStream()
-        guard stream.messages.count < settings.maxInFlightPerPeer + settings.maxQueuedPerPeer else { return .failure(.queueFull) }
-        let id = stream.nextID
-        stream.nextID += 1
-        stream.messages.append(Outgoing(id: id, token: token, payload: payload, deadline: deadline))
-        outbound[peer] = stream
+        guard outbound[peer]?.messages.count ?? 0 < settings.maxInFlightPerPeer + settings.maxQueuedPerPeer else { return .failure(.queueFull) }
+        // Changed in place, here and below (or taken out of the table while it changes): a copy left in the table
+        // would make every change copy the stream's whole message list (copy-on-write), per fragment and per ack.
+        outbound[peer, default: OutboundStream()].enqueue(token: token, payload: payload, deadline: deadline)
         pump(peer, now: now, effects: &effects)
         return .success(())
     }
 
     /// Starts as many queued messages as the in-flight limit allows.
     mutating func pump(_ peer: NodeID, now: Instant, effects: inout [MessagingEffect]) {
-        guard var stream = outbound[peer] else { return }
+        guard var stream = outbound.removeValue(forKey: peer) else { return }
         let floor = stream.floor
-        var inFlight = stream.messages.prefix { $0.started }.count
+        // Counted by index: a `prefix(while:)` slice would hold the array and make the changes below copy it whole.
+        var inFlight = 0
+        while inFlight < stream.messages.count, stream.messages[inFlight].started { inFlight += 1 }
         var index = inFlight
         while inFlight < settings.maxInFlightPerPeer, index < stream.messages.count {
             stream.messages[index].started = true
@@ -86,7 +86,8 @@ public struct DirectMessaging: Sendable {
             }
             return
         }
-        guard ack.epoch == epoch, var stream = outbound[peer],
+        guard ack.epoch == epoch, outbound[peer]?.messages.contains(where: { $0.id == ack.messageID }) == true,
+              var stream = outbound.removeValue(forKey: peer),
               let index = stream.messages.firstIndex(where: { $0.id == ack.messageID }) else { return }
         stream.messages[index].acked |= ack.received
         if stream.messages[index].acked & stream.messages[index].fullMask == stream.messages[index].fullMask {
@@ -114,7 +115,9 @@ public struct DirectMessaging: Sendable {
             counters.malformedFragments += 1
             return
         }
-        var stream = inbound[peer] ?? InboundStream(epoch: fragment.epoch)
+        var stream = inbound.removeValue(forKey: peer) ?? InboundStream(epoch: fragment.epoch)
+        // Put back on every way out (out of the table while it changes: see `send`).
+        defer { inbound[peer] = stream }
         if fragment.epoch < stream.epoch {
             counters.staleFragments += 1
             return
@@ -143,28 +146,26 @@ public struct DirectMessaging: Sendable {
             deliverReady(&stream, from: peer, effects: &effects)
             effects.append(.send(to: peer, frame: .messageAck(MessageAck(epoch: fragment.epoch, messageID: FloorNotice.messageID,
                                                                           received: stream.nextDeliver))))
-            inbound[peer] = stream
             return
         }
         if fragment.messageID < stream.nextDeliver {
             counters.duplicateFragments += 1
             effects.append(.send(to: peer, frame: ackFrame(Outgoing.fullMask(count: count))))
             deliverReady(&stream, from: peer, effects: &effects)
-            inbound[peer] = stream
             return
         }
         guard fragment.messageID - stream.nextDeliver < settings.maxAheadPerPeer else {
             counters.reassemblyRefused += 1
-            inbound[peer] = stream
             return
         }
         var assembly: Reassembly
         if let existing = stream.partial[fragment.messageID] {
             guard existing.total == total, existing.count == count else {
                 counters.malformedFragments += 1
-                inbound[peer] = stream
                 return
             }
+            // Out of the table while its buffer changes, or the buffer (up to 64 KiB) is copied per fragment.
+            stream.partial[fragment.messageID] = nil
             assembly = existing
         } else {
             // The next message to deliver is never refused for the sender's own budget: later messages held whole
@@ -174,7 +175,6 @@ public struct DirectMessaging: Sendable {
             guard isNext || stream.bytes + total <= settings.maxReassemblyBytesPerPeer,
                   reassemblyBytes + total <= settings.maxReassemblyBytesTotal else {
                 counters.reassemblyRefused += 1
-                inbound[peer] = stream
                 return
             }
             assembly = Reassembly(total: total, count: count)
@@ -192,7 +192,6 @@ public struct DirectMessaging: Sendable {
         stream.partial[fragment.messageID] = assembly
         effects.append(.send(to: peer, frame: ackFrame(assembly.received)))
         deliverReady(&stream, from: peer, effects: &effects)
-        inbound[peer] = stream
     }
 
     mutating func deliverReady(_ stream: inout InboundStream, from peer: NodeID, effects: inout [MessagingEffect]) {
@@ -236,7 +235,7 @@ public struct DirectMessaging: Sendable {
     /// Retransmits what is due and fails what is past its deadline.
     public mutating func tick(now: Instant, effects: inout [MessagingEffect]) {
         for peer in Array(outbound.keys) {
-            guard var stream = outbound[peer] else { continue }
+            guard var stream = outbound.removeValue(forKey: peer) else { continue }
             var changed = false
             stream.messages.removeAll { message in
                 guard message.deadline <= now else { return false }
@@ -300,6 +299,11 @@ struct OutboundStream: Sendable {
     var nextID: UInt64 = 1
     /// Unfinished messages in id order; the first `started` ones are in flight.
     var messages: [Outgoing] = []
+
+    mutating func enqueue(token: UInt64, payload: [UInt8], deadline: Instant) {
+        messages.append(Outgoing(id: nextID, token: token, payload: payload, deadline: deadline))
+        nextID += 1
+    }
 
     /// Every id below this is finished (acknowledged or given up).
     var floor: UInt64 { messages.first?.id ?? nextID }

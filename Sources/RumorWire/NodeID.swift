@@ -8,9 +8,23 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Returns nil unless `bytes` holds exactly 32 bytes.
     public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
         guard bytes.count == NodeID.byteCount else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (index, byte) in bytes.enumerated() { words[index / 8] = words[index / 8] << 8 | UInt64(byte) }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+        // Word by word, without an array: ids are decoded from every packet.
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for (index, byte) in bytes.enumerated() {
+            switch index / 8 {
+            case 0: words.0 = words.0 << 8 | UInt64(byte)
+            case 1: words.1 = words.1 << 8 | UInt64(byte)
+            case 2: words.2 = words.2 << 8 | UInt64(byte)
+            default: words.3 = words.3 << 8 | UInt64(byte)
+            }
+        }
+        (w0, w1, w2, w3) = words
+    }
+
+    /// One word into the hasher, not four: an id is a public key whose holder signs for it, so ids that collide in
+    /// these 64 bits cannot be made in numbers, and tables keyed by id are looked up many times per packet.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(w0 ^ w1 ^ w2 ^ w3)
     }
 
     /// Parses 64 hex characters (either case); nil otherwise.
