@@ -13,19 +13,17 @@ public struct ByteWriter: Sendable {
 
     public mutating func write(_ value: UInt8) { bytes.append(value) }
 
+    // Each integer goes in as one append of its big-endian bytes: one capacity and uniqueness check, not one per byte.
     public mutating func write(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ value: UInt32) {
-        write(UInt16(truncatingIfNeeded: value >> 16))
-        write(UInt16(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ value: UInt64) {
-        write(UInt32(truncatingIfNeeded: value >> 32))
-        write(UInt32(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Appends `count` zero bytes (padding, an absent signature).
