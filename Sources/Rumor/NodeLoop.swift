@@ -65,6 +65,14 @@ final class NodeLoop: @unchecked Sendable {
     var undecodableEnvelopes = 0
     var link: Link
     private var linkEffects: [LinkEffect] = []
+    private var linkSpare: [LinkEffect] = []
+    /// Where received packet bodies are decoded (`handleBody`).
+    private var decodedFrames: [Frame] = []
+    /// Every packet body this node sends is written here first (`send(_:to:expected:)`).
+    private var bodyWriter = ByteWriter(capacity: PacketBody.maxDatagramSize)
+    private var membershipSpare: [MembershipEffect] = []
+    private var messagingSpare: [MessagingEffect] = []
+    private var broadcastSpare: [BroadcastEffect] = []
     var traffic = TrafficCounters()
     var conflicts: [String] = []
     private var membershipEffects: [MembershipEffect] = []
@@ -356,8 +364,8 @@ final class NodeLoop: @unchecked Sendable {
     /// Carries out what the link layer asked: datagrams to send, authenticated bodies to hand on, drops to count.
     private func performLink(now: Instant) {
         guard !linkEffects.isEmpty else { return }
-        let effects = linkEffects
-        linkEffects.removeAll(keepingCapacity: true)
+        var effects = Self.take(&linkEffects, reusing: &linkSpare)
+        defer { Self.recycle(&effects, into: &linkSpare) }
         for effect in effects {
             switch effect {
             case .send(let datagram, let address): transmit(datagram, to: address)
@@ -369,14 +377,19 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     private func handleBody(_ bytes: [UInt8], from peer: NodeID, address source: PeerAddress, now: Instant) {
-        let packet: PacketBody
-        switch PacketBody.decode(bytes[...]) {
-        case .failure:
-            drop(.malformed)
-            return
-        case .success(let decoded):
-            packet = decoded
+        // Frames go into an array kept between packets; a nested call (none is expected) would make its own. The
+        // packet is gone by the end of the switch, so the array is unshared again when it is put back.
+        var frames: [Frame] = []
+        swap(&frames, &decodedFrames)
+        switch PacketBody.decode(bytes[...], reusing: &frames) {
+        case .failure: drop(.malformed)
+        case .success(let packet): handle(packet, from: peer, address: source, now: now)
         }
+        frames.removeAll(keepingCapacity: true)
+        swap(&frames, &decodedFrames)
+    }
+
+    private func handle(_ packet: PacketBody, from peer: NodeID, address source: PeerAddress, now: Instant) {
         // The session proved who sent this: a packet claiming another sender is a forgery.
         guard packet.sender == peer else {
             drop(.identityMismatch)
@@ -474,16 +487,32 @@ final class NodeLoop: @unchecked Sendable {
     private func performEffects() {
         // Membership first: its changes may give messaging the address it needs.
         while !membershipEffects.isEmpty || !messagingEffects.isEmpty || !broadcastEffects.isEmpty {
-            let membershipBatch = membershipEffects
-            membershipEffects.removeAll(keepingCapacity: true)
+            var membershipBatch = Self.take(&membershipEffects, reusing: &membershipSpare)
             for effect in membershipBatch { perform(effect) }
-            let broadcastBatch = broadcastEffects
-            broadcastEffects.removeAll(keepingCapacity: true)
+            Self.recycle(&membershipBatch, into: &membershipSpare)
+            var broadcastBatch = Self.take(&broadcastEffects, reusing: &broadcastSpare)
             for effect in broadcastBatch { perform(effect) }
-            let messagingBatch = messagingEffects
-            messagingEffects.removeAll(keepingCapacity: true)
+            Self.recycle(&broadcastBatch, into: &broadcastSpare)
+            var messagingBatch = Self.take(&messagingEffects, reusing: &messagingSpare)
             performMessaging(messagingBatch)
+            Self.recycle(&messagingBatch, into: &messagingSpare)
         }
+    }
+
+    /// Takes the effects waiting in `pending` and leaves it empty, with `spare`'s storage: a copy followed by
+    /// `removeAll(keepingCapacity:)` would allocate a new buffer every time (the copy still holds the old one).
+    /// Effects appended while the batch is carried out go to `pending` and are taken next.
+    private static func take<Effect>(_ pending: inout [Effect], reusing spare: inout [Effect]) -> [Effect] {
+        var batch: [Effect] = []
+        swap(&batch, &spare)
+        swap(&batch, &pending)
+        return batch
+    }
+
+    /// Gives a carried-out batch's storage back as the next spare. (A nested call that found no spare made its own.)
+    private static func recycle<Effect>(_ batch: inout [Effect], into spare: inout [Effect]) {
+        batch.removeAll(keepingCapacity: true)
+        if spare.capacity < batch.capacity { swap(&batch, &spare) }
     }
 
     private func perform(_ effect: BroadcastEffect) {
@@ -632,9 +661,17 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Sends frames in one packet through the link (a session, or a handshake first).
     private func send(_ frames: [Frame], to address: PeerAddress, expected: NodeID? = nil) {
-        let body = PacketBody(sender: me, frames: signOwnClaims(frames)).encode()
+        // Encoded into a writer kept between packets and, with a session up, sealed straight into the send batch:
+        // no array per packet. Otherwise the link queues the body behind a handshake (or a rekey).
+        bodyWriter.removeAll()
+        PacketBody(sender: me, frames: signOwnClaims(frames)).write(to: &bodyWriter)
         let now = Instant(nanoseconds: monotonicNow())
-        link.send(body, to: address, expected: expected, now: now, wallClock: wallClock, effects: &linkEffects)
+        if outbound.isFull { flushOutbound() }
+        let sealed = bodyWriter.withUnsafeBytes { body in
+            outbound.append(to: address) { slot in link.sealIfReady(body, to: address, expected: expected, now: now, into: slot) }
+        }
+        if sealed { return }
+        link.send(bodyWriter.bytes, to: address, expected: expected, now: now, wallClock: wallClock, effects: &linkEffects)
         performLink(now: now)
     }
 

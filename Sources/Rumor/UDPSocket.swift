@@ -233,6 +233,18 @@ final class DatagramBatch {
         return true
     }
 
+    /// Lets `fill` write a datagram for `address` into the next slot (it returns the length written, or nil to
+    /// leave the slot unused). False when the batch is full or `fill` declined.
+    func append(to address: PeerAddress, _ fill: (UnsafeMutableRawBufferPointer) -> Int?) -> Bool {
+        guard count < DatagramBatch.capacity,
+              let length = fill(UnsafeMutableRawBufferPointer(start: entries[count].bytes, count: slotSize)),
+              length <= slotSize else { return false }
+        entries[count].length = length
+        entries[count].address_length = SocketAddress.write(address, into: &addresses[count])
+        count += 1
+        return true
+    }
+
     /// The bytes of datagram `index` (a received one: its length as received).
     func bytes(_ index: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: entries[index].bytes, count: min(entries[index].length, slotSize))

@@ -106,6 +106,30 @@ public enum ChaCha20Poly1305 {
         }
     }
 
+    /// Opens ciphertext‖tag into `plaintext`, resized to fit (its storage is reused when it is not shared); false
+    /// when authentication fails (what `plaintext` then holds is meaningless).
+    public static func open(ciphertext: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer, counter: UInt64,
+                            key: SecretBytes, into plaintext: inout [UInt8]) -> Bool {
+        Sodium.ensure()
+        guard ciphertext.count >= tagSize else { return false }
+        let length = ciphertext.count - tagSize
+        if plaintext.count > length {
+            plaintext.removeLast(plaintext.count - length)
+        } else if plaintext.count < length {
+            plaintext.append(contentsOf: repeatElement(0, count: length - plaintext.count))
+        }
+        var written: UInt64 = 0
+        let status = key.withUnsafeBytes { k in
+            withNonce(counter) { n in
+                plaintext.withUnsafeMutableBytes { out in
+                    crypto_aead_chacha20poly1305_ietf_decrypt(out.u8, &written, nil, ciphertext.u8, UInt64(ciphertext.count),
+                                                              additionalData.u8, UInt64(additionalData.count), n, k.u8)
+                }
+            }
+        }
+        return status == 0
+    }
+
     /// Opens ciphertext‖tag; nil when authentication fails.
     public static func open(ciphertext: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer, counter: UInt64,
                             key: SecretBytes) -> [UInt8]? {

@@ -23,6 +23,8 @@ public struct Link: Sendable {
     var pendingByIndex: [UInt32: PeerAddress] = [:]
     var lastInitiation: [NodeID: UInt64] = [:]
     var buckets: [PeerAddress: TokenBucket] = [:]
+    /// Where transport datagrams are opened (see `receiveTransport`).
+    var opened: [UInt8] = []
     var randomIndex: @Sendable () -> UInt32
     var makeEphemeral: @Sendable () -> EphemeralKey
 
@@ -116,9 +118,30 @@ public struct Link: Sendable {
         if slots.pending == nil { startHandshake(to: address, expected: expected, now: now, wallClock: wallClock, effects: &effects) }
     }
 
+    /// Seals `body` for `address` straight into `output` (a send slot of the shell) when a session with the
+    /// `expected` peer is up and needs no rekey, and returns the datagram's length. Returns nil otherwise, or when
+    /// `output` is too small: then `send` (which queues, handshakes and rekeys as needed) must take the body.
+    public mutating func sealIfReady(_ body: UnsafeRawBufferPointer, to address: PeerAddress, expected: NodeID?, now: Instant,
+                                     into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let total = TransportHeader.size + body.count + ChaCha20Poly1305.tagSize
+        guard output.count >= total, let base = output.baseAddress, let index = currentSession(at: address, for: expected),
+              let session = sessions[index], usable(session, now: now), !needsRekey(session, now: now) else { return nil }
+        TransportHeader.write(receiverIndex: session.remoteIndex, counter: session.sendCounter, into: output)
+        ChaCha20Poly1305.seal(plaintext: body, additionalData: UnsafeRawBufferPointer(rebasing: output[0..<TransportHeader.size]),
+                              counter: session.sendCounter, key: session.send, into: base.advanced(by: TransportHeader.size))
+        // Out of the table and back (a modify through the optional subscript allocates for a value this large).
+        if var changed = sessions.removeValue(forKey: index) {
+            changed.sendCounter += 1
+            sessions[index] = changed
+        }
+        return total
+    }
+
     /// The newest live session at `address` with the `expected` peer (with anyone when nil).
     func currentSession(at address: PeerAddress, for expected: NodeID?) -> UInt32? {
-        peers[address]?.live.last { expected == nil || sessions[$0]?.peer == expected }
+        guard let live = peers[address]?.live else { return nil }
+        for index in live.reversed() where expected == nil || sessions[index]?.peer == expected { return index }
+        return nil
     }
 
     /// Makes `index` its peer's current session at its address; that peer's older session becomes its previous,
@@ -221,18 +244,29 @@ public struct Link: Sendable {
     mutating func receiveTransport(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, effects: inout [LinkEffect]) {
         guard datagram.count >= TransportHeader.size + ChaCha20Poly1305.tagSize else { return effects.append(.drop(.short)) }
         guard let (index, counter) = TransportHeader.read(datagram) else { return effects.append(.drop(.badType)) }
-        guard var session = sessions[index] else { return effects.append(.drop(.unknownSession)) }
-        guard now - session.created < settings.rejectAfterTime else { return effects.append(.drop(.expiredSession)) }
-        guard session.replay.wouldAccept(counter) else { return effects.append(.drop(.replay)) }
-        let opened = ChaCha20Poly1305.open(ciphertext: UnsafeRawBufferPointer(rebasing: datagram[TransportHeader.size...]),
-                                           additionalData: UnsafeRawBufferPointer(rebasing: datagram[0..<TransportHeader.size]),
-                                           counter: counter, key: session.receive)
-        guard let body = opened else { return effects.append(.drop(.authFailed)) }
+        // Checked and opened on a copy, then changed out of the table: a copy alive while the table's value changes
+        // would make the change copy the replay window's ring (512 bytes) for every datagram.
+        let checked: (body: [UInt8], peer: NodeID, address: PeerAddress)
+        do {
+            guard let session = sessions[index] else { return effects.append(.drop(.unknownSession)) }
+            guard now - session.created < settings.rejectAfterTime else { return effects.append(.drop(.expiredSession)) }
+            guard session.replay.wouldAccept(counter) else { return effects.append(.drop(.replay)) }
+            // Opened into storage kept between datagrams: the body handed on shares it, and once the shell lets that
+            // go (before the next datagram, normally) the next one is opened there again without allocating.
+            guard ChaCha20Poly1305.open(ciphertext: UnsafeRawBufferPointer(rebasing: datagram[TransportHeader.size...]),
+                                        additionalData: UnsafeRawBufferPointer(rebasing: datagram[0..<TransportHeader.size]),
+                                        counter: counter, key: session.receive, into: &opened) else {
+                return effects.append(.drop(.authFailed))
+            }
+            checked = (opened, session.peer, session.address)
+        }
         // Only now, authenticated, may the datagram move the window.
-        _ = session.replay.accept(counter)
-        sessions[index] = session
-        if peers[session.address]?.next.contains(index) == true { confirm(index, now: now, effects: &effects) }
-        if !body.isEmpty { effects.append(.deliver(body, from: session.peer, address: address)) }
+        if var session = sessions.removeValue(forKey: index) {
+            _ = session.replay.accept(counter)
+            sessions[index] = session
+        }
+        if peers[checked.address]?.next.contains(index) == true { confirm(index, now: now, effects: &effects) }
+        if !checked.body.isEmpty { effects.append(.deliver(checked.body, from: checked.peer, address: address)) }
     }
 
     /// The initiator used the responder's new session: it holds the keys, so the responder sends with it now.

@@ -19,9 +19,14 @@ public struct PacketBody: Equatable, Sendable {
 
     public func encode() -> [UInt8] {
         var writer = ByteWriter(capacity: encodedSize)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// Appends the encoded body to `writer` (the shell reuses one writer for every packet it sends).
+    public func write(to writer: inout ByteWriter) {
         sender.write(to: &writer)
         for frame in frames { frame.write(to: &writer) }
-        return writer.bytes
     }
 
     public enum DecodeError: Error, Equatable, Sendable {
@@ -32,9 +37,16 @@ public struct PacketBody: Equatable, Sendable {
 
     /// Total decoder: every input yields a body or an error, never a trap.
     public static func decode(_ bytes: ArraySlice<UInt8>) -> Result<PacketBody, DecodeError> {
+        var frames: [Frame] = []
+        return decode(bytes, reusing: &frames)
+    }
+
+    /// The same, with the frames decoded into `frames`' storage (emptied first): a shell that keeps one such array
+    /// and lets each decoded body go before the next decode allocates no frame array per packet.
+    public static func decode(_ bytes: ArraySlice<UInt8>, reusing frames: inout [Frame]) -> Result<PacketBody, DecodeError> {
+        frames.removeAll(keepingCapacity: true)
         var reader = ByteReader(bytes)
         guard let sender = NodeID.read(from: &reader) else { return .failure(.truncated) }
-        var frames: [Frame] = []
         while !reader.isAtEnd {
             guard let type = reader.readUInt8(), let length = reader.readUInt16(),
                   let body = reader.readBytes(Int(length)) else { return .failure(.truncated) }

@@ -247,3 +247,30 @@ struct LinkNet {
         #expect(net.drops[1] == [.replay, .replay])
     }
 }
+
+/// `Link.sealIfReady`: the shell's way to seal a body straight into its send batch.
+@Suite struct SealInPlaceTests {
+    func seal(_ body: [UInt8], in net: inout LinkNet, from: Int, to: Int, room: Int = 1200) -> [UInt8]? {
+        var slot = [UInt8](repeating: 0, count: room)
+        let length = body.withUnsafeBytes { raw in
+            slot.withUnsafeMutableBytes { out in
+                net.links[from].sealIfReady(raw, to: net.addresses[to], expected: net.links[to].me, now: net.now, into: out)
+            }
+        }
+        return length.map { Array(slot.prefix($0)) }
+    }
+
+    @Test func itSealsOnlyOverAnEstablishedSessionAndSharesItsCountersWithSend() throws {
+        var net = try LinkNet(count: 2)
+        #expect(seal(Array("early".utf8), in: &net, from: 0, to: 1) == nil, "no session yet: the body must go through send")
+        net.send(Array("hello".utf8), from: 0, to: 1)
+        let datagram = try #require(seal(Array("in place".utf8), in: &net, from: 0, to: 1))
+        #expect(datagram.count == TransportHeader.size + 8 + 16)
+        net.inject(datagram, from: 0, to: 1)
+        // A body sealed by send after it takes the next counter: no replay drop.
+        net.send(Array("after".utf8), from: 0, to: 1)
+        #expect(net.delivered[1].map(\.body) == [Array("hello".utf8), Array("in place".utf8), Array("after".utf8)])
+        #expect(net.drops[1].isEmpty, "\(net.drops[1])")
+        #expect(seal(Array(repeating: 1, count: 100), in: &net, from: 0, to: 1, room: 100) == nil, "a slot too small is refused")
+    }
+}
