@@ -7,8 +7,8 @@
 #   --quick      about a minute: 0.5 s runs, a 5 s idle window, the 100- and 1,000-node simulations cut at 30 s,
 #                no 10,000-node simulation.
 #   --only       any of crypto, datagram, acked, rtt, processes, simulator (default: all), or profile
-#                (Rumor's 64 B fire-and-forget alone, for callgrind; Docs/PERFORMANCE.md), or profile-acked (its
-#                acknowledged sends alone).
+#                (Rumor's 64 B fire-and-forget alone, for callgrind; Docs/PERFORMANCE.md), profile-acked (its
+#                acknowledged sends alone) or profile-ping (window × 1,000 pings).
 #   --window     seconds per throughput run (default 1; quick 0.5). --reps: runs per figure (default 3).
 #
 # Environment: RUMOR_BENCH_SCRATCH, the build directory (default .build).

@@ -2,7 +2,6 @@
 #include "rumor_sys.h"
 
 #include <errno.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -30,20 +29,30 @@ void rumor_flush_stdout(void) {
     fflush(stdout);
 }
 
+/* Fills the message headers for `count` datagrams field by field (no memset of the whole array: this runs for
+   every batch, and a receive offers all 64 slots). */
+static void rumor_prepare(struct mmsghdr *messages, struct iovec *vectors, rumor_datagram *batch, unsigned count,
+                          int receiving) {
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = batch[i].bytes;
+        vectors[i].iov_len = batch[i].length;
+        messages[i].msg_hdr.msg_name = batch[i].address;
+        messages[i].msg_hdr.msg_namelen = receiving ? sizeof(struct sockaddr_storage) : batch[i].address_length;
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_control = NULL;
+        messages[i].msg_hdr.msg_controllen = 0;
+        messages[i].msg_hdr.msg_flags = 0;
+        messages[i].msg_len = 0;
+    }
+}
+
 int rumor_send_batch(int fd, rumor_datagram *batch, unsigned count) {
     struct mmsghdr messages[RUMOR_BATCH_MAX];
     struct iovec vectors[RUMOR_BATCH_MAX];
     if (count > RUMOR_BATCH_MAX) count = RUMOR_BATCH_MAX;
     if (count == 0) return 0;
-    memset(messages, 0, sizeof(struct mmsghdr) * count);
-    for (unsigned i = 0; i < count; i++) {
-        vectors[i].iov_base = batch[i].bytes;
-        vectors[i].iov_len = batch[i].length;
-        messages[i].msg_hdr.msg_name = batch[i].address;
-        messages[i].msg_hdr.msg_namelen = batch[i].address_length;
-        messages[i].msg_hdr.msg_iov = &vectors[i];
-        messages[i].msg_hdr.msg_iovlen = 1;
-    }
+    rumor_prepare(messages, vectors, batch, count, 0);
     int sent;
     do {
         sent = sendmmsg(fd, messages, count, MSG_DONTWAIT);
@@ -56,15 +65,7 @@ int rumor_receive_batch(int fd, rumor_datagram *batch, unsigned count) {
     struct iovec vectors[RUMOR_BATCH_MAX];
     if (count > RUMOR_BATCH_MAX) count = RUMOR_BATCH_MAX;
     if (count == 0) return 0;
-    memset(messages, 0, sizeof(struct mmsghdr) * count);
-    for (unsigned i = 0; i < count; i++) {
-        vectors[i].iov_base = batch[i].bytes;
-        vectors[i].iov_len = batch[i].length;
-        messages[i].msg_hdr.msg_name = batch[i].address;
-        messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-        messages[i].msg_hdr.msg_iov = &vectors[i];
-        messages[i].msg_hdr.msg_iovlen = 1;
-    }
+    rumor_prepare(messages, vectors, batch, count, 1);
     int received;
     do {
         received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);

@@ -914,6 +914,7 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     func expireKeyOperations(now: Instant) {
+        guard !keyOperations.isEmpty else { return }
         for (id, operation) in keyOperations where operation.deadline <= now {
             keyOperations[id] = nil
             var results = operation.results

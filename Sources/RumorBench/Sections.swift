@@ -92,6 +92,15 @@ enum ThroughputSection {
             report.row("profile acked 64 B", "delivered (whole run), per s", rumor: "\(delivered), \(format(acked.messagesPerSecond))")
         }
 
+        if plan.wants("profile-ping") {
+            let count = Int(plan.window * 1000)
+            progress("profile-ping: \(count) sequential authenticated pings, no baseline")
+            let pings = pair.pings(count: count, warmUp: 0)
+            rumor.append(("profile_ping", .object([("pings", .number(Double(pings.node.count))), ("failed", .number(Double(pings.failed))),
+                                                   ("p50_us", number(Samples(pings.node).median))])))
+            report.row("profile ping", "pings, p50 µs", rumor: "\(pings.node.count), \(format(Samples(pings.node).median))")
+        }
+
         if plan.wants("datagram") {
             for (rawSize, rumorSize, key) in [(64, 64, "datagram_64"), (1200, Frame.maxDatagramPayload, "datagram_1200")] {
                 progress("fire-and-forget: raw \(rawSize) B vs Rumor \(rumorSize) B payload, \(plan.reps) × \(plan.window) s each")

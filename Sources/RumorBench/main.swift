@@ -37,7 +37,7 @@ report.set("sizes", sizesDescription())
 progress("mode \(options.quick ? "quick" : "full"), work directory \(work)")
 
 if plan.wants("crypto") { CryptoSection.run(plan: plan, report: report) }
-if plan.wants("datagram") || plan.wants("acked") || plan.wants("rtt") || plan.wants("profile") || plan.wants("profile-acked") {
+if plan.wants("datagram") || plan.wants("acked") || plan.wants("rtt") || plan.wants("profile") || plan.wants("profile-acked") || plan.wants("profile-ping") {
     ThroughputSection.run(plan: plan, report: report, home: work + "/pair")
 }
 if plan.wants("processes") { ProcessSection.run(plan: plan, report: report, binary: options.rumorBinary, work: work) }
@@ -62,9 +62,9 @@ struct BenchOptions {
     var window: Double?
     var reps: Int?
 
-    /// `profile` and `profile-acked` run only when named: Rumor's 64-byte fire-and-forget or acknowledged path
-    /// alone, for `valgrind --tool=callgrind`.
-    static let sections: Set<String> = ["crypto", "datagram", "acked", "rtt", "processes", "simulator", "profile", "profile-acked"]
+    /// `profile`, `profile-acked` and `profile-ping` run only when named: Rumor's 64-byte fire-and-forget or
+    /// acknowledged path, or its pings, alone, for `valgrind --tool=callgrind`.
+    static let sections: Set<String> = ["crypto", "datagram", "acked", "rtt", "processes", "simulator", "profile", "profile-acked", "profile-ping"]
     static let usage = """
     usage: rumor-bench [--quick] [--rumor PATH] [--work DIR] [--only SECTION,...] [--window SECONDS] [--reps N]
            rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
@@ -73,8 +73,8 @@ struct BenchOptions {
       --rumor PATH     the release `rumor` binary for the process section (skipped without it).
       --work DIR       where node homes, logs and the PID list go (default: a new directory under /tmp, removed).
       --only SECTIONS  any of crypto, datagram, acked, rtt, processes, simulator (default: all), or profile
-                       (profile-acked): only Rumor's 64 B fire-and-forget (acknowledged, 32 in flight) sends for
-                       one window, to run under valgrind --tool=callgrind.
+                       (profile-acked, profile-ping): only Rumor's 64 B fire-and-forget (acknowledged, 32 in flight)
+                       sends for one window (window × 1,000 pings), to run under valgrind --tool=callgrind.
       --window S       seconds per throughput run (default 1, quick 0.5); --reps N runs each (default 3).
     """
 

@@ -400,6 +400,8 @@ public struct Link: Sendable {
     // MARK: - Timers
 
     public var nextWake: Instant {
+        // Asked on every turn of the shell's loop; usually nothing is pending.
+        guard !pendingByIndex.isEmpty else { return .distantFuture }
         var wake = Instant.distantFuture
         for address in pendingByIndex.values {
             if let pending = peers[address]?.pending { wake = min(wake, pending.sentAt + settings.handshakeRetry) }

@@ -178,14 +178,7 @@ public struct Membership: Sendable {
     public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
         let sender = packet.sender
         guard sender != me else { return }
-        if var member = table[sender] {
-            member.lastHeard = now
-            // A member that claims the unspecified address is reached where its own packets come from.
-            if let claimed = member.signedClaim?.address, claimed.isUnspecified, !source.isUnspecified {
-                member.address = source.withPort(claimed.port)
-            }
-            table[sender] = member
-        }
+        table.heard(sender, at: now, from: source)
         var syncRequested = false
         var sawState = false
         for frame in packet.frames {

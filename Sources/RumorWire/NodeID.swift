@@ -52,7 +52,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public func write(to writer: inout ByteWriter) {
-        writer.write(w0); writer.write(w1); writer.write(w2); writer.write(w3)
+        // One append of all 32 bytes: an id is written into every packet.
+        let words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        Swift.withUnsafeBytes(of: words) { writer.write(contentsOf: $0) }
     }
 
     public static func read(from reader: inout ByteReader) -> NodeID? {
