@@ -54,14 +54,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["symbol-order.txt"],
             swiftSettings: strict,
             // Idle RSS (issue 7, Docs/PERFORMANCE.md): the Swift runtime, Dispatch and FoundationEssentials (which
             // ArgumentParser imports) are linked in, so a node holds the pages of them it runs rather than what
             // loading each shared library touches. FoundationEssentials' own static dependencies are not named by
             // its module, so they are named here. (Packed relocations, DT_RELR, would save 0.9 MiB more but need
-            // glibc 2.36 wherever the binary runs.)
+            // glibc 2.36 wherever the binary runs.) symbol-order.txt puts the functions an idle node runs next to
+            // each other, then those of start-up: the kernel maps 64 KiB around each page a process faults in, so
+            // scattered functions cost whole neighbourhoods of code.
             linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/rumor/symbol-order.txt",
+                    "-Xlinker", "--no-warn-symbol-ordering",
+                ], .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
             ]
