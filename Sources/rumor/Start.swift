@@ -127,7 +127,12 @@ struct Start: ParsableCommand {
         rumor_flush_stdout()
         logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
 
-        node.waitUntilStopped()
+        // Once the node has joined, give back the pages of code only start-up ran (see StartupPages).
+        if !node.waitUntilStopped(timeout: StartupPages.delay) {
+            let released = StartupPages.release()
+            logger.debug("released start-up pages: advised \(released / 1024) KiB of read-only file mappings")
+            node.waitUntilStopped()
+        }
         server.close()
         for source in sources { source.cancel() }
         logger.info("node \(node.name) stopped")
