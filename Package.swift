@@ -54,7 +54,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["symbol-order.txt"],
+            exclude: ["symbol-order.txt", "read-only-data.ld"],
             swiftSettings: strict,
             // Idle RSS (issue 7, Docs/PERFORMANCE.md): the Swift runtime, Dispatch and FoundationEssentials (which
             // ArgumentParser imports) are linked in, so a node holds the pages of them it runs rather than what
@@ -68,6 +68,8 @@ let package = Package(
                     "-static-stdlib", "-use-ld=lld",
                     "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/rumor/symbol-order.txt",
                     "-Xlinker", "--no-warn-symbol-ordering",
+                    "-Xlinker", "-z", "-Xlinker", "now",
+                    "-Xlinker", "--script=\(Context.packageDirectory)/Sources/rumor/read-only-data.ld",
                 ], .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
