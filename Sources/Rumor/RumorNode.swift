@@ -319,14 +319,9 @@ public final class RumorNode: Sendable {
         semaphore.wait()
     }
 
-    /// Blocks the calling thread until the node has stopped or `timeout` has passed.
-    /// - Returns: true when the node has stopped, false on timeout.
-    public func waitUntilStopped(timeout: Duration) -> Bool {
-        let semaphore = DispatchSemaphore(value: 0)
-        loop.whenStopped { semaphore.signal() }
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-        return semaphore.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success
+    /// Runs `body` once the node has stopped (at once if it already has), on the thread that stopped it.
+    package func whenStopped(_ body: @escaping @Sendable () -> Void) {
+        loop.whenStopped(body)
     }
 
     public var isStopped: Bool { loop.isStopped }

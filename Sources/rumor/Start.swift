@@ -127,15 +127,55 @@ struct Start: ParsableCommand {
         rumor_flush_stdout()
         logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
 
-        // Once the node has joined, give back the pages of code only start-up ran (see StartupPages).
-        if !node.waitUntilStopped(timeout: StartupPages.delay) {
-            let released = StartupPages.release()
-            logger.debug("released start-up pages: advised \(released / 1024) KiB of read-only file mappings")
-            node.waitUntilStopped()
-        }
+        waitUntilStopped(node, logger: logger)
         server.close()
         for source in sources { source.cancel() }
         logger.info("node \(node.name) stopped")
+    }
+
+    /// Blocks until the node has stopped. Meanwhile, once its membership has settled, gives back the pages
+    /// of code and constants that only start-up ran (see StartupPages): the member counts are checked once a
+    /// second until they have not changed for `StartupPages.settled`, and `StartupPages.latest` ends the wait
+    /// for that in a mesh that keeps changing.
+    func waitUntilStopped(_ node: RumorNode, logger: Logger) {
+        let stopped = DispatchSemaphore(value: 0)
+        node.whenStopped { stopped.signal() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var members: [MemberState: Int]?
+        var unchangedSince = start
+        while stopped.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            let now = clock.now
+            let current = Start.members(of: node)
+            if current != members {
+                members = current
+                unchangedSince = now
+            }
+            if now - start >= StartupPages.earliest && now - unchangedSince >= StartupPages.settled || now - start >= StartupPages.latest {
+                let released = StartupPages.release()
+                logger.debug("released start-up pages: advised \(released / 1024) KiB of read-only file mappings")
+                stopped.wait()
+                return
+            }
+        }
+    }
+
+    /// The node's member counts by state; nil once it has stopped.
+    static func members(of node: RumorNode) -> [MemberState: Int]? {
+        let answered = DispatchSemaphore(value: 0)
+        let box = StatusBox()
+        node.status { status in
+            box.members = status?.members
+            answered.signal()
+        }
+        answered.wait()
+        return box.members
+    }
+
+    /// The status callback's answer, handed from the event loop thread to the waiting one (the semaphore orders
+    /// the write before the read).
+    final class StatusBox: @unchecked Sendable {
+        var members: [MemberState: Int]?
     }
 
     /// The union of --allow and --allow-file, or nil when neither was given (no pinning).

@@ -15,8 +15,12 @@ import Glibc
 /// later, so the check cannot go stale. The relocated read-only data (RELRO) and every writable mapping are
 /// left alone.
 enum StartupPages {
-    /// How long after the ready line: the join and the first exchanges with the mesh are over by then.
-    static let delay: Duration = .seconds(10)
+    /// Not before this long after the ready line: the first exchanges with the mesh run start-up code too.
+    static let earliest: Duration = .seconds(10)
+    /// Once the member counts have not changed for this long, the join is over.
+    static let settled: Duration = .seconds(5)
+    /// At the latest, in a mesh whose membership keeps changing.
+    static let latest: Duration = .seconds(60)
 
     /// Unmaps the clean read-only file mappings of this process and returns the bytes of address space
     /// advised, 0 when /proc/self/smaps cannot be read. Never fails otherwise: a mapping the kernel refuses
@@ -72,7 +76,9 @@ enum StartupPages {
 }
 #else
 enum StartupPages {
-    static let delay: Duration = .seconds(10)
+    static let earliest: Duration = .seconds(10)
+    static let settled: Duration = .seconds(5)
+    static let latest: Duration = .seconds(60)
     @discardableResult
     static func release() -> Int { 0 }
 }
