@@ -70,8 +70,8 @@ enum StartupPages {
         guard let dash = text.firstIndex(of: UInt8(ascii: "-")),
               let start = UInt(String(decoding: text[..<dash], as: UTF8.self), radix: 16),
               let end = UInt(String(decoding: text[(dash + 1)...], as: UTF8.self), radix: 16),
-              end > start else { return nil }
-        return Range(start: start, length: Int(end - start))
+              end > start, let length = Int(exactly: end - start) else { return nil }
+        return Range(start: start, length: length)
     }
 }
 #else
