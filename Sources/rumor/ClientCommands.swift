@@ -41,7 +41,8 @@ struct Send: ParsableCommand {
         The body is MESSAGE, else the contents of --file, else standard input. Exits 0 only once PEER has \
         acknowledged all of it; 75 when no acknowledgement came within --timeout. With --lines, every line of \
         standard input is one message (sent in order, each acknowledged); the exit status is 0 only if all were. \
-        With --unreliable the message is one fire-and-forget datagram: exit 0 means sent, not received.
+        With --unreliable the message is one fire-and-forget datagram: exit 0 means the node took it for sending, \
+        not that it arrived.
         """
     )
 
