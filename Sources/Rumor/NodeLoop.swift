@@ -66,6 +66,8 @@ final class NodeLoop: @unchecked Sendable {
     var link: Link
     private var linkEffects: [LinkEffect] = []
     private var linkSpare: [LinkEffect] = []
+    /// Frames grouped per peer in `performMessaging`, kept between calls.
+    private var packing = PacketPacking()
     /// Where received packet bodies are decoded (`handleBody`).
     private var decodedFrames: [Frame] = []
     /// Every packet body this node sends is written here first (`send(_:to:expected:)`).
@@ -590,37 +592,10 @@ final class NodeLoop: @unchecked Sendable {
         }
     }
 
-    /// Frames bound for each peer during one `performMessaging`, in first-seen order; kept between calls (with
-    /// their index) so grouping frames into packets allocates nothing once warm.
-    private var packing = Packing()
-
-    struct Packing {
-        var slots: [(peer: NodeID, frames: [Frame], size: Int)] = []
-        var used = 0
-        var index: [NodeID: Int] = [:]
-
-        mutating func slot(for peer: NodeID) -> Int {
-            if let slot = index[peer] { return slot }
-            if used == slots.count { slots.append((peer, [], 0)) } else { slots[used].peer = peer }
-            index[peer] = used
-            used += 1
-            return used - 1
-        }
-
-        mutating func reset() {
-            for slot in 0..<used {
-                slots[slot].frames.removeAll(keepingCapacity: true)
-                slots[slot].size = 0
-            }
-            used = 0
-            index.removeAll(keepingCapacity: true)
-        }
-    }
-
     private func performMessaging(_ effects: [MessagingEffect]) {
         // Taken out while in use: a send below could, in principle, come back here.
         var packing = self.packing
-        self.packing = Packing()
+        self.packing = PacketPacking()
         for effect in effects {
             switch effect {
             case .send(let peer, let frame):
