@@ -113,6 +113,7 @@ public enum ChaCha20Poly1305 {
         Sodium.ensure()
         guard ciphertext.count >= tagSize else { return false }
         let length = ciphertext.count - tagSize
+        if plaintext.capacity == 0 { plaintext.reserveCapacity(max(1, length)) }
         if plaintext.count > length {
             plaintext.removeLast(plaintext.count - length)
         } else if plaintext.count < length {
@@ -133,22 +134,9 @@ public enum ChaCha20Poly1305 {
     /// Opens ciphertext‖tag; nil when authentication fails.
     public static func open(ciphertext: UnsafeRawBufferPointer, additionalData: UnsafeRawBufferPointer, counter: UInt64,
                             key: SecretBytes) -> [UInt8]? {
-        Sodium.ensure()
-        guard ciphertext.count >= tagSize else { return nil }
-        var authentic = false
-        let plaintext = [UInt8](unsafeUninitializedCapacity: ciphertext.count - tagSize) { out, count in
-            var length: UInt64 = 0
-            let status = key.withUnsafeBytes { k in
-                withNonce(counter) { n in
-                    crypto_aead_chacha20poly1305_ietf_decrypt(UnsafeMutableRawBufferPointer(out).u8, &length, nil, ciphertext.u8, UInt64(ciphertext.count),
-                                                              additionalData.u8, UInt64(additionalData.count), n, k.u8)
-                }
-            }
-            authentic = status == 0
-            // libsodium wrote nothing it did not authenticate; a failure leaves the bytes zeroed, never uninitialised.
-            if !authentic { out.initialize(repeating: 0) }
-            count = out.count
-        }
-        return authentic ? plaintext : nil
+        // A buffer of its own even for an empty body: writing into the shared empty-array storage is a data race.
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(max(1, ciphertext.count - tagSize))
+        return open(ciphertext: ciphertext, additionalData: additionalData, counter: counter, key: key, into: &plaintext) ? plaintext : nil
     }
 }

@@ -10,6 +10,7 @@ import Logging
 import Rumor
 import RumorMembership
 import RumorWire
+import Synchronization
 
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -165,17 +166,18 @@ struct Start: ParsableCommand {
         let answered = DispatchSemaphore(value: 0)
         let box = StatusBox()
         node.status { status in
-            box.members = status?.members
+            box.members.withLock { $0 = status?.members }
             answered.signal()
         }
         answered.wait()
-        return box.members
+        return box.members.withLock { $0 }
     }
 
-    /// The status callback's answer, handed from the event loop thread to the waiting one (the semaphore orders
-    /// the write before the read).
-    final class StatusBox: @unchecked Sendable {
-        var members: [MemberState: Int]?
+    /// The status callback's answer, handed from the event loop thread to the waiting one. The semaphore says
+    /// when; the mutex makes the hand-over visible (and visible to ThreadSanitizer, which does not model
+    /// libdispatch's semaphores).
+    final class StatusBox: Sendable {
+        let members = Mutex<[MemberState: Int]?>(nil)
     }
 
     /// The union of --allow and --allow-file, or nil when neither was given (no pinning).
