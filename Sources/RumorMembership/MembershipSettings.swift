@@ -39,6 +39,11 @@ public struct MembershipSettings: Sendable, Equatable {
     public var joinRetryInterval: Duration
     /// Lifeguard local health: the probe interval and timeout are scaled by up to this factor.
     public var maxLocalHealth: Int
+    /// Join announce: right after its join exchange, a node sends its own claim directly to at most this many of
+    /// the members it learns (0 turns it off). 64: up to 65 members every pair of joiners meets directly (see
+    /// Docs/MEMBERSHIP.md, "Joining"), and in a larger mesh the claim's gossip already costs
+    /// `n × retransmitLimit` ≥ 512 transmissions, which the announce raises by at most an eighth.
+    public var joinAnnounceFanout: Int
     /// Members the peer table holds, this node included. Beyond it a new member is refused, unless a dead or
     /// departed one can be forgotten early to make room (departed first, the longest gone first). 8,192: half of
     /// `LinkSettings.maxSessions`, so that every member can hold a session with room to spare; a full table is a
@@ -54,21 +59,21 @@ public struct MembershipSettings: Sendable, Equatable {
                 suspicionMultiplier: 3, suspicionMaxMultiplier: 4, retransmitMultiplier: 4,
                 gossipInterval: .milliseconds(50), gossipFanout: 3, gossipToTheDead: .seconds(15),
                 pushPullInterval: .seconds(10), reconnectInterval: .seconds(2), reconnectTimeout: .seconds(3600),
-                leftRetention: .seconds(3600), joinRetryInterval: .milliseconds(250), maxLocalHealth: 8)
+                leftRetention: .seconds(3600), joinRetryInterval: .milliseconds(250), maxLocalHealth: 8, joinAnnounceFanout: 64)
         case .lan:
             return MembershipSettings(
                 probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectChecks: 3,
                 suspicionMultiplier: 4, suspicionMaxMultiplier: 6, retransmitMultiplier: 4,
                 gossipInterval: .milliseconds(200), gossipFanout: 3, gossipToTheDead: .seconds(30),
                 pushPullInterval: .seconds(30), reconnectInterval: .seconds(10), reconnectTimeout: .seconds(86_400),
-                leftRetention: .seconds(86_400), joinRetryInterval: .seconds(1), maxLocalHealth: 8)
+                leftRetention: .seconds(86_400), joinRetryInterval: .seconds(1), maxLocalHealth: 8, joinAnnounceFanout: 64)
         case .wan:
             return MembershipSettings(
                 probeInterval: .seconds(5), probeTimeout: .seconds(3), indirectChecks: 3,
                 suspicionMultiplier: 6, suspicionMaxMultiplier: 6, retransmitMultiplier: 4,
                 gossipInterval: .milliseconds(500), gossipFanout: 4, gossipToTheDead: .seconds(60),
                 pushPullInterval: .seconds(60), reconnectInterval: .seconds(30), reconnectTimeout: .seconds(86_400),
-                leftRetention: .seconds(86_400), joinRetryInterval: .seconds(2), maxLocalHealth: 8)
+                leftRetention: .seconds(86_400), joinRetryInterval: .seconds(2), maxLocalHealth: 8, joinAnnounceFanout: 64)
         }
     }
 
@@ -85,6 +90,7 @@ public struct MembershipSettings: Sendable, Equatable {
             return "pushPullInterval, reconnectInterval and joinRetryInterval must be positive"
         }
         if maxLocalHealth < 0 { return "maxLocalHealth must not be negative" }
+        if joinAnnounceFanout < 0 { return "joinAnnounceFanout must not be negative" }
         if maxMembers < 2 { return "maxMembers must be at least 2 (this node and one other)" }
         return nil
     }
