@@ -44,10 +44,6 @@ public struct Membership: Sendable {
     var nextPushPullAt: Instant
     var nextReconnectAt: Instant
     var nextJoinAt: Instant = .distantFuture
-    /// Join announce: how many more members learned right after the join get this node's claim directly, and until
-    /// when (`.distantFuture` while the join exchange is under way). See `announceJoin(to:now:effects:)`.
-    var joinAnnouncesLeft = 0
-    var joinAnnounceUntil: Instant = .distantFuture
     var nextReapAt: Instant
 
     struct ProbeInFlight: Sendable {
@@ -133,8 +129,6 @@ public struct Membership: Sendable {
         seeds = addresses.filter { $0 != own }
         guard !seeds.isEmpty else { return }
         for seed in seeds { sendState(to: seed, requestReply: true, effects: &effects) }
-        joinAnnouncesLeft = settings.joinAnnounceFanout
-        joinAnnounceUntil = .distantFuture
         // The joiner spreads its own claim too, so the news of it has two sources, not only the seed's
         // gossip: in a small mesh the seed's few transmissions can all miss one member.
         spread(.alive(myself.claim), now: now)
@@ -184,7 +178,7 @@ public struct Membership: Sendable {
     public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
         let sender = packet.sender
         guard sender != me else { return }
-        table.heard(sender, at: now, from: source)
+        let senderWasKnown = table.heard(sender, at: now, from: source)
         var syncRequested = false
         var sawState = false
         for frame in packet.frames {
@@ -220,10 +214,10 @@ public struct Membership: Sendable {
         }
         if sawState || syncRequested, nextJoinAt != .distantFuture, activeCount > 1 {
             nextJoinAt = .distantFuture
-            // The rest of the seed's state follows in the same burst of datagrams.
-            joinAnnounceUntil = now + settings.gossipInterval
         }
         if syncRequested { sendState(to: source, requestReply: false, effects: &effects) }
+        // A sync request from a member this node did not know: a join (or a node forgotten since it last spoke).
+        if syncRequested, !senderWasKnown { announceJoiner(sender, effects: &effects) }
     }
 
     // MARK: - Timers
@@ -393,8 +387,6 @@ public struct Membership: Sendable {
             insertIntoProbeOrder(claim.id)
             spread(.alive(claim), now: now)
             effects.append(.changed(MemberChange(member: table[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
-            // A member that sent its own claim has reached this node already; one that others told us of may not know us.
-            if source == nil { announceJoin(to: claim.id, now: now, effects: &effects) }
             return
         }
         guard claim.incarnation > existing.incarnation else { return }
@@ -601,21 +593,21 @@ public struct Membership: Sendable {
         nextGossipAt = min(nextGossipAt, max(now, earliest))
     }
 
-    /// Join announce: right after its join exchange, this node sends its own claim straight to each member it learns
-    /// of, at most `joinAnnounceFanout` of them, rather than leave the news of it to gossip alone.
+    /// Join announce: the seed of a join sends the joiner's claim, as the joiner signed it, straight to
+    /// `joinAnnounceFanout` random active members, rather than leave the news of it to gossip alone.
     ///
-    /// The seed learns the joiner from the first datagram of its push and answers with its table, so of two
-    /// nodes joining through one seed, the one that reaches it second learns the first from that table and
-    /// announces itself to it: every pair meets one round trip after the later join, where gossip took an
-    /// infection's slow tail (64 real processes: 1.7 s). Beyond the cap, the members told are those the seed's
-    /// answer lists first, from a random place in its probe order (`sendState`), so no member hears every join.
-    /// The announce is the bare claim, without piggybacked gossip, so no retransmit budget is spent on it; the
-    /// claim is gossiped as before.
-    mutating func announceJoin(to id: NodeID, now: Instant, effects: inout [MembershipEffect]) {
-        guard joinAnnouncesLeft > 0, now < joinAnnounceUntil, !isLeaving, let member = table[id], member.isReachable,
-              !seeds.contains(member.address) else { return }
-        joinAnnouncesLeft -= 1
-        effects.append(.send(to: member.address, frames: [.member(.alive(myself.claim))]))
+    /// The seed learns each joiner from the first datagram of its push and answers with its table, so of two nodes
+    /// joining through one seed, the later finds the earlier in that answer, and the earlier hears of the later from
+    /// the seed: without loss, every pair has met one round trip after the last join, where gossip left an
+    /// infection's slow tail (64 real processes: 1.7 s, and 20 s when a pair waited for a push-pull). The seed
+    /// speaks to its members over sessions it holds already; a joiner announcing itself would first need a
+    /// handshake with each. The announce is the bare claim, without piggybacked gossip, so no retransmit count
+    /// changes, and the claim is gossiped as before.
+    mutating func announceJoiner(_ joiner: NodeID, effects: inout [MembershipEffect]) {
+        guard settings.joinAnnounceFanout > 0, let claim = table[joiner]?.signedClaim else { return }
+        for member in randomMembers(settings.joinAnnounceFanout, where: { $0.state.isActive && $0.id != joiner }) {
+            effects.append(.send(to: member.address, frames: [.member(.alive(claim))]))
+        }
     }
 
     mutating func gossipRound(now: Instant, effects: inout [MembershipEffect]) {
@@ -638,10 +630,8 @@ public struct Membership: Sendable {
         var packets: [[Frame]] = []
         var current: [Frame] = requestReply ? [.syncRequest] : []
         var size = current.reduce(0) { $0 + $1.encodedSize }
-        // This node's own claim goes first so a seed learns the joiner from the first datagram. The rest start at a
-        // random place, so the members a joiner announces itself to (`announceJoin`) differ from joiner to joiner.
-        let start = probeOrder.isEmpty ? 0 : Int.random(in: 0..<probeOrder.count, using: &rng)
-        let ordered = [myself] + (probeOrder[start...] + probeOrder[..<start]).compactMap { table[$0] }
+        // This node's own claim goes first so a seed learns the joiner from the first datagram.
+        let ordered = [myself] + probeOrder.compactMap { table[$0] }
         for member in ordered {
             let frame = Frame.member(stateUpdate(for: member))
             if size + frame.encodedSize > PacketBody.maxFramesSize {

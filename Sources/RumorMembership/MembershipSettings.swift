@@ -39,10 +39,10 @@ public struct MembershipSettings: Sendable, Equatable {
     public var joinRetryInterval: Duration
     /// Lifeguard local health: the probe interval and timeout are scaled by up to this factor.
     public var maxLocalHealth: Int
-    /// Join announce: right after its join exchange, a node sends its own claim directly to at most this many of
-    /// the members it learns (0 turns it off). 64: up to 65 members every pair of joiners meets directly (see
-    /// Docs/MEMBERSHIP.md, "Joining"), and in a larger mesh the claim's gossip already costs
-    /// `n × retransmitLimit` ≥ 512 transmissions, which the announce raises by at most an eighth.
+    /// Join announce: the seed of a join sends the joiner's claim straight to this many random members (0 turns it
+    /// off). 64: up to 65 members every pair of nodes joining through one seed meets directly (Docs/MEMBERSHIP.md,
+    /// "Join announce"); in a larger mesh a claim's gossip already costs `n × retransmitLimit` ≥ 512
+    /// transmissions, which the announce raises by at most an eighth, and a join costs the seed 64 datagrams, not n.
     public var joinAnnounceFanout: Int
     /// Members the peer table holds, this node included. Beyond it a new member is refused, unless a dead or
     /// departed one can be forgotten early to make room (departed first, the longest gone first). 8,192: half of

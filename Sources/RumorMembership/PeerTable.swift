@@ -26,13 +26,15 @@ struct PeerTable: Sendable {
 
     /// Records that `id` was just heard from `source`: in place, without the setter's bookkeeping, which neither
     /// fact touches (this runs for every packet). A member that claims the unspecified address is reached where
-    /// its own packets come from.
-    mutating func heard(_ id: NodeID, at now: Instant, from source: PeerAddress) {
-        guard let index = rows.index(forKey: id) else { return }
+    /// its own packets come from. Returns false when `id` has no row.
+    @discardableResult
+    mutating func heard(_ id: NodeID, at now: Instant, from source: PeerAddress) -> Bool {
+        guard let index = rows.index(forKey: id) else { return false }
         rows.values[index].lastHeard = now
         if let claimed = rows.values[index].signedClaim?.address, claimed.isUnspecified, !source.isUnspecified {
             rows.values[index].address = source.withPort(claimed.port)
         }
+        return true
     }
 
     /// Rows held, this node included.

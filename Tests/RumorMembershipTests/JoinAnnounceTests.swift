@@ -3,62 +3,84 @@ import RumorMembership
 import RumorSimulator
 import RumorWire
 
-/// Right after its join exchange a node sends its own claim straight to the members it learns, at most
-/// `joinAnnounceFanout` of them, so a mass join converges one round trip after the last join instead of at the end
-/// of an infection's tail (Docs/MEMBERSHIP.md, "Joining").
+/// The seed of a join sends the joiner's claim straight to `joinAnnounceFanout` random members, so a mass join
+/// converges one round trip after the last join instead of at the end of an infection's tail (Docs/MEMBERSHIP.md,
+/// "Join announce").
 @Suite("Membership: join announce")
 struct JoinAnnounceTests {
     static let start = IncarnationLimitTests.now
     static let settings = MembershipSettings.profile(.lan)
-    /// Member 1 of `PeerTableBoundTests.claim`, the seed every joiner here goes through.
-    static let seed = PeerTableBoundTests.claim(1)
+    /// Member 9999 of `PeerTableBoundTests.claim`, the node that joins.
+    static let joiner = PeerTableBoundTests.claim(9_999)
 
-    /// A node that has sent its join to the seed; the effects of the join itself are dropped.
-    static func joiner() -> Membership {
+    /// A seed (`PeerTableBoundTests.me`) that knows members 1…`members`, told by member 1's gossip.
+    static func seed(members: Int) -> Membership {
         var node = Membership(me: PeerTableBoundTests.me, settings: settings, seed: 3, now: start)
         var effects: [MembershipEffect] = []
-        node.join(seeds: [seed.address], now: start, effects: &effects)
+        let claims = (1...members).map { Frame.member(.alive(PeerTableBoundTests.claim($0))) }
+        let sender = PeerTableBoundTests.claim(1)
+        for chunk in stride(from: 0, to: claims.count, by: 8) {
+            node.receive(PacketBody(sender: sender.id, frames: Array(claims[chunk..<min(claims.count, chunk + 8)])),
+                         from: sender.address, now: start, effects: &effects)
+        }
         return node
     }
 
-    /// The seed's answer to a join: its own claim, then `claims`, eight to a datagram as the real answer packs them.
-    static func stateReply(_ claims: [AliveClaim], to node: inout Membership, now: Instant) -> [MembershipEffect] {
+    /// `claim`'s node pushes its state with a sync request, as a join (or a push-pull) does: its own claim first.
+    static func push(from claim: AliveClaim, to node: inout Membership, now: Instant = start) -> [MembershipEffect] {
         var effects: [MembershipEffect] = []
-        let frames = ([seed] + claims).map { Frame.member(.alive($0)) }
-        for chunk in stride(from: 0, to: frames.count, by: 8) {
-            let packet = PacketBody(sender: seed.id, frames: Array(frames[chunk..<min(frames.count, chunk + 8)]))
-            node.receive(packet, from: seed.address, now: now, effects: &effects)
-        }
+        node.receive(PacketBody(sender: claim.id, frames: [.syncRequest, .member(.alive(claim))]), from: claim.address,
+                     now: now, effects: &effects)
         return effects
     }
 
-    /// The announces among `effects`: datagrams made of this node's own claim alone, by destination.
-    static func announces(in effects: [MembershipEffect], of me: NodeID = PeerTableBoundTests.me.id) -> [PeerAddress] {
+    /// The announces among `effects`: datagrams made of `subject`'s claim alone, by destination.
+    static func announces(of subject: NodeID, in effects: [MembershipEffect]) -> [PeerAddress] {
         effects.compactMap { effect in
             guard case .send(let address, let frames) = effect, frames.count == 1,
-                  case .member(.alive(let claim)) = frames[0], claim.id == me else { return nil }
+                  case .member(.alive(let claim)) = frames[0], claim.id == subject else { return nil }
             return address
         }
     }
 
-    @Test("a joiner announces itself to every member the seed's answer lists, not to the seed")
-    func announcesToEveryLearnedMember() {
-        var node = Self.joiner()
-        let members = (2...20).map(PeerTableBoundTests.claim)
-        let sent = Self.announces(in: Self.stateReply(members, to: &node, now: Self.start + .milliseconds(1)))
-        #expect(Set(sent) == Set(members.map(\.address)))
-        #expect(sent.count == members.count, "one announce per member")
-        #expect(!sent.contains(Self.seed.address))
+    @Test("a seed announces a joiner to every other member, as the joiner signed it; not to the joiner")
+    func announcesToEveryMember() {
+        var seed = Self.seed(members: 20)
+        let effects = Self.push(from: Self.joiner, to: &seed)
+        let sent = Self.announces(of: Self.joiner.id, in: effects)
+        #expect(Set(sent) == Set((1...20).map { PeerTableBoundTests.claim($0).address }))
+        #expect(sent.count == 20, "one announce per member")
+        let relayed = effects.compactMap { effect -> AliveClaim? in
+            guard case .send(_, let frames) = effect, frames.count == 1, case .member(.alive(let claim)) = frames[0] else { return nil }
+            return claim
+        }
+        #expect(relayed.allSatisfy { $0.signature == Self.joiner.signature && $0.incarnation == Self.joiner.incarnation })
     }
 
-    @Test("the announce goes to at most joinAnnounceFanout members, however large the seed's table")
+    @Test("the announce goes to joinAnnounceFanout random members, however large the mesh")
     func announceIsBounded() {
-        var node = Self.joiner()
-        let members = (2...1_000).map(PeerTableBoundTests.claim)
-        let sent = Self.announces(in: Self.stateReply(members, to: &node, now: Self.start + .milliseconds(1)))
-        #expect(node.activeCount == 1_001, "every member is learned (1,000 and this node)")
+        var seed = Self.seed(members: 1_000)
+        let sent = Self.announces(of: Self.joiner.id, in: Self.push(from: Self.joiner, to: &seed))
         #expect(sent.count == Self.settings.joinAnnounceFanout)
         #expect(Set(sent).count == sent.count)
+        let second = PeerTableBoundTests.claim(9_998)
+        let again = Self.announces(of: second.id, in: Self.push(from: second, to: &seed))
+        #expect(again.count == Self.settings.joinAnnounceFanout)
+        #expect(Set(again) != Set(sent), "each join draws its own members")
+    }
+
+    @Test("a push-pull from a known member, and gossip about a new one, announce nothing")
+    func onlyJoinsAreAnnounced() {
+        var seed = Self.seed(members: 20)
+        let known = PeerTableBoundTests.claim(5)
+        #expect(Self.announces(of: known.id, in: Self.push(from: known, to: &seed)).isEmpty)
+
+        var effects: [MembershipEffect] = []
+        let sender = PeerTableBoundTests.claim(1)
+        seed.receive(PacketBody(sender: sender.id, frames: [.member(.alive(Self.joiner))]), from: sender.address,
+                     now: Self.start, effects: &effects)
+        #expect(seed.members[Self.joiner.id] != nil)
+        #expect(Self.announces(of: Self.joiner.id, in: effects).isEmpty)
     }
 
     @Test("a negative joinAnnounceFanout is refused by name; 0 is allowed and turns the announce off")
@@ -70,36 +92,10 @@ struct JoinAnnounceTests {
         #expect(settings.validationError() == nil)
     }
 
-    @Test("after the join exchange, members learned later get no announce; nor does a member that sent its own claim")
-    func announceEndsWithTheJoin() {
-        var node = Self.joiner()
-        _ = Self.stateReply((2...5).map(PeerTableBoundTests.claim), to: &node, now: Self.start + .milliseconds(1))
-
-        var effects: [MembershipEffect] = []
-        let direct = PeerTableBoundTests.claim(6)
-        node.receive(PacketBody(sender: direct.id, frames: [.member(.alive(direct))]), from: direct.address,
-                     now: Self.start + .milliseconds(2), effects: &effects)
-        #expect(node.members[direct.id] != nil)
-        #expect(Self.announces(in: effects).isEmpty, "it reached this node itself, so it knows where this node is")
-
-        let late = Self.start + .milliseconds(1) + Self.settings.gossipInterval
-        effects = Self.stateReply([PeerTableBoundTests.claim(7)], to: &node, now: late)
-        #expect(node.members[PeerTableBoundTests.claim(7).id] != nil)
-        #expect(Self.announces(in: effects).isEmpty)
-    }
-
-    @Test("a node that did not join (the seed) announces nothing when it learns members")
-    func seedDoesNotAnnounce() {
-        var node = Membership(me: PeerTableBoundTests.me, settings: Self.settings, seed: 3, now: Self.start)
-        let effects = Self.stateReply((2...20).map(PeerTableBoundTests.claim), to: &node, now: Self.start)
-        #expect(node.activeCount == 21)
-        #expect(Self.announces(in: effects).isEmpty)
-    }
-
     /// 64 nodes join through node 0 one after another, 15 ms apart, as the 63 processes of the bench's mesh start
-    /// (`Scripts/bench.sh --only processes`). Each joiner's exchange with the seed lists every earlier joiner, and
-    /// its announce tells them of it, so every pair has met a round trip (about 2 ms here) after the last join.
-    /// Gossip alone took 0.5–0.85 s for the last (member, newcomer) pairs.
+    /// (`Scripts/bench.sh --only processes`). The seed's answer to each joiner lists every earlier joiner, and
+    /// the seed's announce tells them of it, so every pair has met a round trip (about 2 ms here) after the last
+    /// join. Gossip alone took 0.48–0.84 s for the last (member, newcomer) pairs.
     @Test("64 nodes joining 15 ms apart converge within 50 ms of the last join; without the announce they do not",
           arguments: [1, 2, 3] as [UInt64])
     func staggeredJoinConverges(seed: UInt64) throws {
