@@ -60,37 +60,6 @@ final class UDPSocket: @unchecked Sendable {
         }
     }
 
-    enum ReceiveResult {
-        case datagram(count: Int, from: PeerAddress)
-        /// Nothing more to read now.
-        case wouldBlock
-        /// Something to skip: ICMP errors that Linux reports on a later receive (ECONNREFUSED), or an odd source.
-        case skip
-    }
-
-    /// Receives one datagram into `buffer` without blocking.
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> ReceiveResult {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        while true {
-            let count = withUnsafeMutablePointer(to: &storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_TRUNC), raw, &length)
-                }
-            }
-            if count >= 0 {
-                guard let source = SocketAddress.peerAddress(from: &storage) else { return .skip }
-                return .datagram(count: count, from: source)
-            }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            // ECONNREFUSED and friends report an earlier send's ICMP error: not fatal for a UDP socket.
-            default: return .skip
-            }
-        }
-    }
-
     /// Sends every datagram of `batch` (sendmmsg) and empties it. A datagram the kernel refuses is skipped, not
     /// retried: a full socket buffer refuses the rest of the batch. Returns how many went out (and their bytes)
     /// and how many not.
