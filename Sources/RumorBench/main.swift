@@ -68,7 +68,8 @@ struct BenchOptions {
     static let usage = """
     usage: rumor-bench [--quick] [--rumor PATH] [--work DIR] [--only SECTION,...] [--window SECONDS] [--reps N]
            rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
-      --quick          shorter windows, fewer repeats, a 5 s idle window, the 1,000-node simulation cut at 30 s
+      --quick          shorter windows, fewer repeats, a 5 s idle window (after 12 s, once the nodes have given
+                       back their start-up pages), the 1,000-node simulation cut at 30 s
                        of wall-clock time, no 10,000-node simulation.
       --rumor PATH     the release `rumor` binary for the process section (skipped without it).
       --work DIR       where node homes, logs and the PID list go (default: a new directory under /tmp, removed).
@@ -137,7 +138,9 @@ struct BenchPlan {
         roundTrips = quick ? 1500 : 6000
         cryptoSeconds = quick ? 0.3 : 1.0
         meshSizes = [16, 64]
-        meshSettle = quick ? 1 : 5
+        // Quick runs still settle past `rumor start`'s release of its start-up pages (10 s after start at the
+        // earliest, once membership has settled; Docs/PERFORMANCE.md, "RSS"), so their RSS is the idle node's.
+        meshSettle = quick ? 12 : 5
         meshIdle = quick ? 5 : 60
         simulatorSizes = quick ? [100, 1000] : [100, 1000, 10_000]
         simulatorWallLimit = quick ? 30 : 900
