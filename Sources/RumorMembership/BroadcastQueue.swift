@@ -64,8 +64,32 @@ struct BroadcastQueue: Sendable {
         }
         for item in skipped.reversed() { push(item.id, item.generation, into: item.bucket) }
         for item in promoted { push(item.id, item.generation, into: item.bucket) }
+        releaseSpareCapacity()
         return taken
     }
+
+    /// Neither an array nor a dictionary gives memory back when it empties: after a burst of news (a thousand
+    /// members joining) each bucket kept room for the whole burst, and the entries table too — about 600 bytes
+    /// per member, for good. A container down to a quarter of its capacity is copied into one twice its count,
+    /// which keeps each copy paid for by the removals before it.
+    private mutating func releaseSpareCapacity() {
+        for bucket in buckets.indices where Self.isMostlyEmpty(count: buckets[bucket].count, capacity: buckets[bucket].capacity) {
+            var smaller: [(id: NodeID, generation: UInt64)] = []
+            smaller.reserveCapacity(buckets[bucket].count * 2)
+            smaller.append(contentsOf: buckets[bucket])
+            buckets[bucket] = smaller
+        }
+        if Self.isMostlyEmpty(count: entries.count, capacity: entries.capacity) {
+            var smaller: [NodeID: Entry] = Dictionary(minimumCapacity: entries.count * 2)
+            for (id, entry) in entries { smaller[id] = entry }
+            entries = smaller
+        }
+    }
+
+    private static func isMostlyEmpty(count: Int, capacity: Int) -> Bool { capacity > 64 && count * 4 < capacity }
+
+    /// Room held, in entries and bucket slots: what `releaseSpareCapacity` keeps in proportion (for tests).
+    var capacity: (entries: Int, bucketSlots: Int) { (entries.capacity, buckets.reduce(0) { $0 + $1.capacity }) }
 
     private mutating func push(_ id: NodeID, _ generation: UInt64, into bucket: Int) {
         while buckets.count <= bucket { buckets.append([]) }

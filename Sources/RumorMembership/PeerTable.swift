@@ -7,7 +7,10 @@ struct PeerTable: Sendable {
     private(set) var rows: [NodeID: Member] = [:]
     /// Members alive or suspect.
     private(set) var activeCount = 0
-    private var idsByName: [String: [NodeID]] = [:]
+    /// Who goes by each name: one id almost always, so the rare second holder of a name (a conflict, or a
+    /// restart under a new identity) is kept apart, rather than an array allocated for every member.
+    private var idByName: [String: NodeID] = [:]
+    private var moreIDsByName: [String: [NodeID]] = [:]
 
     subscript(id: NodeID) -> Member? {
         get { rows[id] }
@@ -16,11 +19,31 @@ struct PeerTable: Sendable {
             if old?.state.isActive == true { activeCount -= 1 }
             if newValue?.state.isActive == true { activeCount += 1 }
             guard old?.name != newValue?.name else { return }
-            if let name = old?.name {
-                idsByName[name]?.removeAll { $0 == id }
-                if idsByName[name]?.isEmpty == true { idsByName[name] = nil }
+            if let name = old?.name { unindex(id, named: name) }
+            if let name = newValue?.name { index(id, named: name) }
+        }
+    }
+
+    private mutating func index(_ id: NodeID, named name: String) {
+        if idByName[name] == nil {
+            idByName[name] = id
+        } else {
+            moreIDsByName[name, default: []].append(id)
+        }
+    }
+
+    private mutating func unindex(_ id: NodeID, named name: String) {
+        if idByName[name] == id {
+            // The first of the others, if any, takes the main slot.
+            if var others = moreIDsByName.removeValue(forKey: name), !others.isEmpty {
+                idByName[name] = others.removeFirst()
+                if !others.isEmpty { moreIDsByName[name] = others }
+            } else {
+                idByName[name] = nil
             }
-            if let name = newValue?.name { idsByName[name, default: []].append(id) }
+        } else if var others = moreIDsByName.removeValue(forKey: name) {
+            others.removeAll { $0 == id }
+            if !others.isEmpty { moreIDsByName[name] = others }
         }
     }
 
@@ -41,5 +64,9 @@ struct PeerTable: Sendable {
     var count: Int { rows.count }
 
     /// The ids of the members that go by `name`, lowest first (usually one, or none).
-    func ids(named name: String) -> [NodeID] { (idsByName[name] ?? []).sorted() }
+    func ids(named name: String) -> [NodeID] {
+        guard let first = idByName[name] else { return [] }
+        guard let others = moreIDsByName[name] else { return [first] }
+        return ([first] + others).sorted()
+    }
 }
