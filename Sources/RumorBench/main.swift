@@ -61,12 +61,14 @@ struct BenchOptions {
     var only: Set<String>?
     var window: Double?
     var reps: Int?
+    var simulatorNodes: [Int]?
 
     /// `profile`, `profile-acked` and `profile-ping` run only when named: Rumor's 64-byte fire-and-forget or
     /// acknowledged path, or its pings, alone, for `valgrind --tool=callgrind`.
     static let sections: Set<String> = ["crypto", "datagram", "acked", "rtt", "processes", "simulator", "profile", "profile-acked", "profile-ping"]
     static let usage = """
     usage: rumor-bench [--quick] [--rumor PATH] [--work DIR] [--only SECTION,...] [--window SECONDS] [--reps N]
+                   [--simulator-nodes N,...]
            rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
       --quick          shorter windows, fewer repeats, a 5 s idle window (after 12 s, once the nodes have given
                        back their start-up pages), the 1,000-node simulation cut at 30 s
@@ -77,6 +79,7 @@ struct BenchOptions {
                        (profile-acked, profile-ping): only Rumor's 64 B fire-and-forget (acknowledged, 32 in flight)
                        sends for one window (window × 1,000 pings), to run under valgrind --tool=callgrind.
       --window S       seconds per throughput run (default 1, quick 0.5); --reps N runs each (default 3).
+      --simulator-nodes N,...  the simulator's mesh sizes (default 100,1000,10000; quick 100,1000), each 2…20000.
     """
 
     static func parse(_ arguments: [String]) -> BenchOptions {
@@ -101,6 +104,12 @@ struct BenchOptions {
             case "--reps":
                 guard let count = Int(value(argument)), (1...20).contains(count) else { fail("--reps must be 1…20") }
                 options.reps = count
+            case "--simulator-nodes":
+                let sizes = value(argument).split(separator: ",").map { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0.map { (2...20_000).contains($0) } ?? false }) else {
+                    fail("--simulator-nodes must be a list of sizes in 2…20000")
+                }
+                options.simulatorNodes = sizes.compactMap { $0 }
             case "-h", "--help":
                 print(BenchOptions.usage)
                 exit(0)
@@ -142,7 +151,7 @@ struct BenchPlan {
         // earliest, once membership has settled; Docs/PERFORMANCE.md, "RSS"), so their RSS is the idle node's.
         meshSettle = quick ? 12 : 5
         meshIdle = quick ? 5 : 60
-        simulatorSizes = quick ? [100, 1000] : [100, 1000, 10_000]
+        simulatorSizes = options.simulatorNodes ?? (quick ? [100, 1000] : [100, 1000, 10_000])
         simulatorWallLimit = quick ? 30 : 900
     }
 
