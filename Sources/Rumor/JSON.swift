@@ -45,12 +45,17 @@ public enum JSON: Equatable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// 2^53: the largest integer below which every integer is exact in a Double.
+    static let maxExactInteger: Double = 9_007_199_254_740_992
+
     func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
-            if n.isFinite, n.rounded() == n, abs(n) < 1e15 { out.append(contentsOf: String(Int64(n)).utf8) }
+            // Every integer up to 2^53 is exact in a Double and prints without a fraction: a broadcast's `seq`
+            // (microseconds since 1970, about 1.8e15) must read as an integer in any JSON parser.
+            if n.isFinite, n.rounded() == n, abs(n) <= JSON.maxExactInteger { out.append(contentsOf: String(Int64(n)).utf8) }
             else if n.isFinite { out.append(contentsOf: "\(n)".utf8) }
             else { out.append(contentsOf: "null".utf8) }
         case .string(let s): JSON.writeString(s, to: &out)
