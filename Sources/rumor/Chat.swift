@@ -13,7 +13,8 @@ struct Broadcast: ParsableCommand {
         discussion: """
         The body is MESSAGE, else the contents of --file, else standard input. Every member alive now receives it \
         exactly once (`watch` shows it with "kind":"broadcast"), this node included; members briefly unreachable \
-        catch up within the retention window (120 s). Exits 0 once the broadcast has started.
+        catch up within the retention window (120 s). Exits 0 once the broadcast has started. A MESSAGE that starts \
+        with - is sent as it is unless it is one of the options, -h, --help or --version; write -- before it to send those.
         """
     )
 

@@ -42,7 +42,8 @@ struct Send: ParsableCommand {
         acknowledged all of it; 75 when no acknowledgement came within --timeout. With --lines, every line of \
         standard input is one message (sent in order, each acknowledged); the exit status is 0 only if all were. \
         With --unreliable the message is one fire-and-forget datagram: exit 0 means the node took it for sending, \
-        not that it arrived.
+        not that it arrived. A MESSAGE that starts with - is sent as it is unless it is one of the options, -h, \
+        --help or --version; write -- before it to send those.
         """
     )
 

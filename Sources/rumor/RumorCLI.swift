@@ -38,8 +38,8 @@ enum Main {
     static func main() {
         // Scripts read our stdout through pipes: flush every line.
         rumor_stdout_line_buffered()
-        let arguments = hoistKeysAction(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst())))
         do {
+            let arguments = try MessageOperand.rewrite(hoistKeysAction(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
             var command = try RumorCommand.parseAsRoot(arguments)
             try command.run()
         } catch let failure as CLIFailure {
