@@ -85,20 +85,21 @@ struct Send: ParsableCommand {
 
     /// One message per line of stdin, in order, each acknowledged before the next is sent (so they arrive in
     /// order even across retransmissions). Failures are reported per line on stderr; the summary comes last.
+    /// With --unreliable nothing is acknowledged: the summary counts the lines the node took for sending.
     func sendLines(seconds: Double) throws {
         let input = readAll(STDIN_FILENO) ?? []
         var bodies = input.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
         if bodies.last?.isEmpty == true { bodies.removeLast() }
         let client = try target.connect()
-        var acknowledged = 0
+        var taken = 0
         var failures: [(line: Int, code: String, error: String)] = []
         for (index, body) in bodies.enumerated() {
             try client.send(request(body, seconds: seconds))
             guard let response = try client.next() else {
-                throw CLIFailure(message: "node '\(target.node)' closed the connection after \(acknowledged) messages", code: ExitStatus.unavailable)
+                throw CLIFailure(message: "node '\(target.node)' closed the connection after \(taken) messages", code: ExitStatus.unavailable)
             }
             if response["ok"]?.boolValue == true {
-                acknowledged += 1
+                taken += 1
             } else {
                 let failure = (index + 1, response["code"]?.stringValue ?? "failed", response["error"]?.stringValue ?? "failed")
                 failures.append(failure)
@@ -107,15 +108,20 @@ struct Send: ParsableCommand {
                 if failure.1 == "unknown_peer" || failure.1 == "ambiguous_peer" || failure.1 == "empty_peer" { break }
             }
         }
-        let failed = bodies.count - acknowledged
+        let failed = bodies.count - taken
         if json {
+            let failureObjects: [JSON] = failures.map {
+                .object([("line", .number(Double($0.line))), ("code", .string($0.code)), ("error", .string($0.error))])
+            }
             print(JSON.object([
-                ("ok", .bool(failed == 0)), ("peer", .string(peer)), ("sent", .number(Double(bodies.count))),
-                ("acknowledged", .number(Double(acknowledged))), ("failed", .number(Double(failed))),
-                ("failures", .array(failures.map { .object([("line", .number(Double($0.line))), ("code", .string($0.code)), ("error", .string($0.error))]) })),
-            ]).text)
+                ("ok", .bool(failed == 0)), ("peer", .string(peer)), ("sent", .number(Double(unreliable ? taken : bodies.count))),
+                ("acknowledged", .number(Double(unreliable ? 0 : taken))), ("failed", .number(Double(failed))),
+                ("failures", .array(failureObjects)),
+            ] + (unreliable ? [("unreliable", .bool(true))] : [])).text)
+        } else if unreliable {
+            print("sent=\(taken) failed=\(failed) peer=\(peer) unreliable")
         } else {
-            print("acknowledged=\(acknowledged) failed=\(failed) peer=\(peer)")
+            print("acknowledged=\(taken) failed=\(failed) peer=\(peer)")
         }
         if failed > 0 {
             let codes = Set(failures.map(\.code))

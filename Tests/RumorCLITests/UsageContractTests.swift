@@ -1,0 +1,36 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// Smaller promises of Docs/CLI.md that scripts and people notice: honest summaries, usage errors that name
+/// the culprit, tidy output, and the home folder.
+@Suite("The CLI contract in detail", .timeLimit(.minutes(1)))
+struct UsageContractTests {
+    @Test("send --unreliable --lines counts the lines sent, and claims no acknowledgement")
+    func unreliableLinesSummary() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let a = try home.start("a")
+        _ = try home.start("b", join: [a.listen])
+        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let watcher = try home.watch("b", syncingWith: "a")
+
+        let text = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--unreliable", "--lines"], input: Array("u1\nu2\n".utf8))
+        #expect(text.exitCode == 0, "\(text)")
+        #expect(text.stdout == "sent=2 failed=0 peer=b unreliable\n", "\(text)")
+        #expect(try watcher.next(within: .seconds(5)) { $0["text"] as? String == "u2" } != nil, "the datagrams did not arrive")
+
+        let json = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--unreliable", "--lines", "--json"], input: Array("u3\nu4\n".utf8))
+        #expect(json.exitCode == 0, "\(json)")
+        let summary = try json.json() as? [String: Any]
+        #expect(summary?["sent"] as? Int == 2, "\(json)")
+        #expect(summary?["acknowledged"] as? Int == 0, "\(json)")
+        #expect(summary?["failed"] as? Int == 0, "\(json)")
+        #expect(summary?["unreliable"] as? Bool == true, "\(json)")
+
+        let acknowledged = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--lines"], input: Array("r1\nr2\n".utf8))
+        #expect(acknowledged.stdout == "acknowledged=2 failed=0 peer=b\n", "the reliable summary must not change: \(acknowledged)")
+    }
+}
