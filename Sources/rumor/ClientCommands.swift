@@ -51,7 +51,9 @@ struct Send: ParsableCommand {
     @Argument(help: ArgumentHelp("The receiver: a member name or a unique id prefix of at least 8 hex characters.")) var peer: String
     @Argument(help: "The message text.") var message: String?
     @Option(name: .long, help: ArgumentHelp("Send the contents of this file.", valueName: "F")) var file: String?
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for each acknowledgement (default 10).", valueName: "SECONDS")) var timeout: Double?
+    // `.unconditional`: "-1" is a value to refuse as out of range, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each acknowledgement (default 10).", valueName: "SECONDS"))
+    var timeout: Double?
     @Flag(name: .long, help: "Send each line of standard input as its own message.") var lines = false
     @Flag(name: .long, help: "Fire and forget: one authenticated datagram (at most 1,119 bytes), no acknowledgement, may be lost.")
     var unreliable = false
@@ -242,14 +244,14 @@ struct Wait: ParsableCommand {
     )
 
     @OptionGroup var target: NodeOption
-    @Option(name: .long, help: ArgumentHelp("How many alive members to wait for.", valueName: "N")) var alive: Int
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait (default 30).", valueName: "SECONDS")) var timeout: Double?
+    // `.unconditional`: "-1" is a value to refuse as out of range, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How many alive members to wait for.", valueName: "N")) var alive: Int
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait (default 30).", valueName: "SECONDS")) var timeout: Double?
 
     func validate() throws {
         guard alive >= 1 else { throw ValidationError("--alive must be at least 1") }
         _ = try parseTimeout(timeout, default: 30)
     }
-
 
     func run() throws {
         let seconds = try parseTimeout(timeout, default: 30)

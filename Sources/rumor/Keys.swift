@@ -22,7 +22,7 @@ struct Keys: ParsableCommand {
     struct Shared: ParsableArguments {
         @OptionGroup var target: NodeOption
         @Flag(name: .long, help: "Act on this node only, not on the mesh.") var local = false
-        @Option(name: .long, help: ArgumentHelp("Seconds to wait for the members' answers (default 10).", valueName: "SECONDS"))
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for the members' answers (default 10).", valueName: "SECONDS"))
         var timeout: Double?
         @Flag(name: .long, help: "Print the report as JSON.") var json = false
 

@@ -33,4 +33,24 @@ struct UsageContractTests {
         let acknowledged = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--lines"], input: Array("r1\nr2\n".utf8))
         #expect(acknowledged.stdout == "acknowledged=2 failed=0 peer=b\n", "the reliable summary must not change: \(acknowledged)")
     }
+
+    /// One command line (after `rumor`) that must fail with 64 while parsing; `HOME` stands for the test's home.
+    struct BadUsage: Sendable, CustomTestStringConvertible {
+        let arguments: [String]
+        let mentioning: String
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    @Test("usage errors name what is wrong: out-of-range numbers, unknown words, empty paths", arguments: [
+        BadUsage(arguments: ["send", "--home", "HOME", "--node", "a", "b", "hi", "--timeout", "-1"], mentioning: "above 0"),
+        BadUsage(arguments: ["wait", "--home", "HOME", "--node", "a", "--alive", "-1"], mentioning: "at least 1"),
+        BadUsage(arguments: ["wait", "--home", "HOME", "--node", "a", "--alive", "1", "--timeout", "-1"], mentioning: "--timeout"),
+        BadUsage(arguments: ["keys", "list", "--home", "HOME", "--node", "a", "--timeout", "-1"], mentioning: "above 0"),
+    ])
+    func usageErrors(_ bad: BadUsage) throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let result = try home.rumor(bad.arguments.map { $0 == "HOME" ? home.path : $0 })
+        CommandErrorTests.expectRefusal(result, code: 64, mentioning: bad.mentioning)
+    }
 }
