@@ -69,14 +69,22 @@ enum Main {
 
     /// `rumor keys --node a install F` is accepted as well as `rumor keys install --node a F`: an action word
     /// written after the options is moved next to `keys`.
-    static func hoistKeysAction(_ arguments: [String]) -> [String] {
+    /// - Throws: `CLIFailure` (exit 64) naming the first word in the action's place when it is not an action;
+    ///   the parser would name the first option instead, which `keys` itself does not have.
+    static func hoistKeysAction(_ arguments: [String]) throws -> [String] {
         guard arguments.first == "keys" else { return arguments }
         let valued: Set<String> = ["--home", "--node", "--timeout"]
+        let actions = Keys.configuration.subcommands.map { $0._commandName }
         var index = 1
         while index < arguments.count, arguments[index].hasPrefix("-") {
             index += valued.contains(arguments[index]) ? 2 : 1
         }
-        guard index > 1, index < arguments.count, ["list", "install", "use", "remove"].contains(arguments[index]) else { return arguments }
+        guard index < arguments.count else { return arguments }
+        guard actions.contains(arguments[index]) else {
+            let choices = actions.dropLast().joined(separator: ", ") + " or " + (actions.last ?? "")
+            throw CLIFailure(message: "unknown keys action '\(arguments[index])': use \(choices)", code: ExitStatus.usage)
+        }
+        guard index > 1 else { return arguments }
         var result = arguments
         let action = result.remove(at: index)
         result.insert(action, at: 1)

@@ -46,6 +46,9 @@ struct UsageContractTests {
         BadUsage(arguments: ["wait", "--home", "HOME", "--node", "a", "--alive", "-1"], mentioning: "at least 1"),
         BadUsage(arguments: ["wait", "--home", "HOME", "--node", "a", "--alive", "1", "--timeout", "-1"], mentioning: "--timeout"),
         BadUsage(arguments: ["keys", "list", "--home", "HOME", "--node", "a", "--timeout", "-1"], mentioning: "above 0"),
+        BadUsage(arguments: ["keys", "frob", "--home", "HOME", "--node", "a"], mentioning: "'frob'"),
+        BadUsage(arguments: ["keys", "--home", "HOME", "--node", "a", "frob"], mentioning: "'frob'"),
+        BadUsage(arguments: ["help", "keys", "frob"], mentioning: "'keys frob'"),
     ])
     func usageErrors(_ bad: BadUsage) throws {
         let home = try RumorHome()
