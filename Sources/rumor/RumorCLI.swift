@@ -40,6 +40,7 @@ enum Main {
         rumor_stdout_line_buffered()
         do {
             let arguments = try MessageOperand.rewrite(hoistKeysAction(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
+            try checkHelpTopic(arguments)
             var command = try RumorCommand.parseAsRoot(arguments)
             try command.run()
         } catch let failure as CLIFailure {
@@ -89,6 +90,21 @@ enum Main {
         let action = result.remove(at: index)
         result.insert(action, at: 1)
         return result
+    }
+
+    /// `rumor help WORDS…` must name commands: swift-argument-parser shows the top-level help for an unknown
+    /// one and exits 0, which hides the typo from a script.
+    static func checkHelpTopic(_ arguments: [String]) throws {
+        guard arguments.first == "help" else { return }
+        var command: ParsableCommand.Type = RumorCommand.self
+        var path: [String] = []
+        for word in arguments.dropFirst() where !word.hasPrefix("-") {
+            path.append(word)
+            guard let subcommand = command.configuration.subcommands.first(where: { $0._commandName == word }) else {
+                throw CLIFailure(message: "help: unknown command '\(path.joined(separator: " "))'", code: ExitStatus.usage)
+            }
+            command = subcommand
+        }
     }
 
     /// `rumor --home DIR peers …` is accepted as well as `rumor peers --home DIR …`: global options written
