@@ -6,6 +6,11 @@ struct HomeOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The home directory holding one folder per node.", valueName: "DIR"))
     var home: String?
 
+    func validate() throws {
+        // An empty --home would quietly mean ~/.rumor, another home than the one the user named.
+        if home?.isEmpty == true { throw ValidationError("--home must not be empty") }
+    }
+
     var resolved: String { NodeFiles.defaultHome(explicit: home) }
 }
 

@@ -226,6 +226,10 @@ struct Keygen: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    func validate() throws {
+        guard !out.isEmpty else { throw ValidationError("--out must not be empty") }
+    }
+
     func run() throws {
         do {
             let keyID = try KeyFile.generate(at: out, overwrite: force)

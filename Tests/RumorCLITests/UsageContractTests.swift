@@ -50,6 +50,9 @@ struct UsageContractTests {
         BadUsage(arguments: ["keys", "--home", "HOME", "--node", "a", "frob"], mentioning: "'frob'"),
         BadUsage(arguments: ["help", "nosuch"], mentioning: "'nosuch'"),
         BadUsage(arguments: ["help", "keys", "frob"], mentioning: "'keys frob'"),
+        BadUsage(arguments: ["keygen", "--out", ""], mentioning: "--out must not be empty"),
+        BadUsage(arguments: ["peers", "--home", "", "--node", "a"], mentioning: "--home must not be empty"),
+        BadUsage(arguments: ["--home", "", "status", "--node", "a"], mentioning: "--home must not be empty"),
     ])
     func usageErrors(_ bad: BadUsage) throws {
         let home = try RumorHome()
