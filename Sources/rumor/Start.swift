@@ -100,6 +100,7 @@ struct Start: ParsableCommand {
         configuration.profile = MembershipSettings.Profile(rawValue: profile) ?? .lan
         configuration.allowed = try allowedIDs()
 
+        try HomeFolders.createParents(of: configuration.home)
         let node: RumorNode
         let server: ControlServer
         do {

@@ -60,4 +60,20 @@ struct UsageContractTests {
         let result = try home.rumor(bad.arguments.map { $0 == "HOME" ? home.path : $0 })
         CommandErrorTests.expectRefusal(result, code: 64, mentioning: bad.mentioning)
     }
+
+    @Test("the first start creates missing folders above HOME, each 0700")
+    func startCreatesMissingParents() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let deep = home.path + "/missing/parent/home"
+        _ = try home.start("a", options: ["--home", deep], passHome: false)
+        for path in [home.path + "/missing", home.path + "/missing/parent", deep, deep + "/a"] {
+            #expect(try Self.mode(path) == 0o700, "\(path)")
+        }
+    }
+
+    static func mode(_ path: String) throws -> Int {
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        return try #require(mode, "no permissions for \(path)") & 0o777
+    }
 }
