@@ -11,9 +11,9 @@ struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List or rotate the network keys of the whole mesh, like `serf keys`.",
         discussion: """
-        Each action runs on the node and on every member alive now, and reports each member's result. Rotate \\
-        with zero downtime: `install` the new key everywhere, `use` it everywhere, then `remove` the old one. A \\
-        member that was down meanwhile still holds only the old key and stays out; bring it back with \\
+        Each action runs on the node and on every member alive now, and reports each member's result. Rotate \
+        with zero downtime: `install` the new key everywhere, `use` it everywhere, then `remove` the old one. A \
+        member that was down meanwhile still holds only the old key and stays out; bring it back with \
         `rumor keys install --local` and `rumor keys use --local` on that node (see Docs/CLI.md).
         """,
         subcommands: [List.self, Install.self, Use.self, Remove.self]

@@ -61,6 +61,17 @@ struct UsageContractTests {
         CommandErrorTests.expectRefusal(result, code: 64, mentioning: bad.mentioning)
     }
 
+    @Test("help for real commands still exits 0, and keys --help shows no line-continuation backslashes")
+    func helpPages() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let keys = try home.rumor(["keys", "--help"])
+        #expect(keys.exitCode == 0 && keys.stdout.contains("USAGE: rumor keys"), "\(keys)")
+        #expect(!keys.stdout.contains("\\"), "\(keys.stdout)")
+        let install = try home.rumor(["help", "keys", "install"])
+        #expect(install.exitCode == 0 && install.stdout.contains("USAGE: rumor keys install"), "\(install)")
+    }
+
     @Test("the first start creates missing folders above HOME, each 0700")
     func startCreatesMissingParents() throws {
         let home = try RumorHome()
