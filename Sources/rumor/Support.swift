@@ -18,10 +18,12 @@ func printTable(_ rows: [[String]]) {
     var widths = header.map(\.count)
     for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
     for row in rows {
-        let cells = row.enumerated().map { index, cell in
+        var line = row.enumerated().map { index, cell in
             index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-        }
-        print(cells.joined(separator: "  "))
+        }.joined(separator: "  ")
+        // Empty cells at the end of a row (a peer without tags) would leave padding behind.
+        while line.last == " " { line.removeLast() }
+        print(line)
     }
 }
 

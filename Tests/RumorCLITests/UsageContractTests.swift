@@ -72,6 +72,20 @@ struct UsageContractTests {
         #expect(install.exitCode == 0 && install.stdout.contains("USAGE: rumor keys install"), "\(install)")
     }
 
+    @Test("peers prints aligned columns without trailing spaces")
+    func peersWithoutTrailingSpaces() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        _ = try home.start("a")
+        let peers = try home.client("peers", node: "a")
+        #expect(peers.exitCode == 0, "\(peers)")
+        let lines = peers.stdout.split(separator: "\n")
+        #expect(lines.count == 2, "\(peers)")
+        #expect(lines.first?.hasPrefix("NAME  ID ") == true, "\(peers)")
+        for line in lines { #expect(!line.hasSuffix(" "), "trailing space in \(String(line).debugDescription)") }
+        #expect(lines.last?.hasSuffix(" self") == true, "\(peers)")
+    }
+
     @Test("the first start creates missing folders above HOME, each 0700")
     func startCreatesMissingParents() throws {
         let home = try RumorHome()
