@@ -109,6 +109,10 @@ struct Start: ParsableCommand {
         } catch let error as RumorError {
             throw CLIFailure(message: error.description, code: Start.exitCode(for: error))
         }
+        let files = NodeFiles(home: configuration.home, name: name)
+        for path in [files.identityPath, networkKey ?? files.defaultNetworkKeyPath, files.keyringPath] {
+            if let warning = SecretFileMode.warning(for: path) { writeError(warning) }
+        }
 
         // SIGINT and SIGTERM: leave gracefully. Dispatch delivers them on a queue, not in a signal handler.
         var sources: [DispatchSourceSignal] = []

@@ -97,6 +97,25 @@ struct UsageContractTests {
         }
     }
 
+    @Test("start warns on stderr about key files that others can read, and starts all the same")
+    func startWarnsAboutExposedKeyFiles() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        let keyPath = home.path + "/mesh.key"
+        #expect(try home.rumor(["keygen", "--out", keyPath]).exitCode == 0)
+        let first = try home.start("a", options: ["--network-key", keyPath])
+        #expect(!home.log(of: "a").contains("warning:"), "private files give no warning: \(home.log(of: "a"))")
+        ProcessControl.stop(first.process, signal: SIGTERM)
+        #expect(first.exitStatus(within: .seconds(5)) == 0)
+
+        #expect(chmod(keyPath, 0o644) == 0 && chmod(home.path + "/a/identity.key", 0o640) == 0)
+        let second = try home.start("a", options: ["--network-key", keyPath])
+        #expect(second.id == first.id)
+        let log = home.log(of: "a")
+        #expect(log.contains("rumor: warning: \(keyPath) is readable by others (mode 0644); chmod 600 it\n"), "\(log)")
+        #expect(log.contains("rumor: warning: \(home.path)/a/identity.key is readable by others (mode 0640); chmod 600 it\n"), "\(log)")
+    }
+
     static func mode(_ path: String) throws -> Int {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         return try #require(mode, "no permissions for \(path)") & 0o777
