@@ -72,7 +72,7 @@ public struct Broadcasts: Sendable {
         effects.append(.deliver(message))
         counters.originated += 1
         let targets = members.count <= settings.originPushLimit ? members.filter { $0 != me } : pick(fanout(members.count), from: members, excluding: [me])
-        for target in targets { effects.append(.send(to: target, envelope: .broadcast(message))) }
+        for target in targets { push(message, to: target, effects: &effects) }
         return .success(message.key)
     }
 
@@ -96,7 +96,7 @@ public struct Broadcasts: Sendable {
         effects.append(.deliver(message))
         counters.delivered += 1
         for target in pick(fanout(members.count), from: members, excluding: [me, sender, message.origin]) {
-            effects.append(.send(to: target, envelope: .broadcast(message)))
+            push(message, to: target, effects: &effects)
         }
     }
 
@@ -105,10 +105,10 @@ public struct Broadcasts: Sendable {
     public mutating func receive(_ digest: BroadcastDigest, from sender: NodeID, now: Instant, effects: inout [BroadcastEffect]) {
         let theirs = Set(digest.keys)
         for key in recentKeys() where !theirs.contains(key) {
-            if let message = known[key]?.message { effects.append(.send(to: sender, envelope: .broadcast(message))) }
+            if let message = known[key]?.message { push(message, to: sender, effects: &effects) }
         }
         if digest.wantsReply, digest.keys.contains(where: { known[$0] == nil }) {
-            effects.append(.send(to: sender, envelope: .digest(BroadcastDigest(wantsReply: false, keys: recentKeys()))))
+            sendDigest(to: sender, wantsReply: false, effects: &effects)
         }
     }
 
@@ -122,9 +122,20 @@ public struct Broadcasts: Sendable {
         expire(now: now)
         guard now >= nextSyncAt else { return }
         nextSyncAt = now + settings.syncInterval
-        if let target = pick(1, from: members, excluding: [me]).first {
-            effects.append(.send(to: target, envelope: .digest(BroadcastDigest(wantsReply: true, keys: recentKeys()))))
-        }
+        if let target = pick(1, from: members, excluding: [me]).first { sendDigest(to: target, wantsReply: true, effects: &effects) }
+    }
+
+    // MARK: - Sending
+
+    /// Sends a copy of a broadcast to one member (counted apart from users' direct messages: it is this layer's).
+    mutating func push(_ message: BroadcastMessage, to member: NodeID, effects: inout [BroadcastEffect]) {
+        effects.append(.send(to: member, envelope: .broadcast(message)))
+        counters.pushed += 1
+    }
+
+    mutating func sendDigest(to member: NodeID, wantsReply: Bool, effects: inout [BroadcastEffect]) {
+        effects.append(.send(to: member, envelope: .digest(BroadcastDigest(wantsReply: wantsReply, keys: recentKeys()))))
+        counters.digests += 1
     }
 
     // MARK: - Memory
@@ -219,6 +230,10 @@ public struct BroadcastCounters: Sendable, Equatable {
     public var expired = 0
     public var refused = 0
     public var evicted = 0
+    /// Copies of broadcasts sent to members (the origin's, forwarders' and anti-entropy's pushes).
+    public var pushed = 0
+    /// Digests sent (anti-entropy), periodic and in reply.
+    public var digests = 0
 }
 
 /// SplitMix64: small and deterministic, enough to pick forwarding targets.

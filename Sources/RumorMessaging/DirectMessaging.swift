@@ -55,7 +55,7 @@ public struct DirectMessaging: Sendable {
             stream.messages[index].retransmitAt = now + settings.initialRetransmitDelay
             stream.messages[index].delay = settings.initialRetransmitDelay
             emitFragments(of: stream.messages[index], floor: floor, to: peer, effects: &effects)
-            counters.messagesSent += 1
+            if stream.messages[index].isUserMessage { counters.messagesSent += 1 }
             inFlight += 1
             index += 1
         }
@@ -93,7 +93,7 @@ public struct DirectMessaging: Sendable {
         if stream.messages[index].acked & stream.messages[index].fullMask == stream.messages[index].fullMask {
             let done = stream.messages.remove(at: index)
             effects.append(.completed(token: done.token, outcome: .acknowledged))
-            counters.messagesAcknowledged += 1
+            if done.isUserMessage { counters.messagesAcknowledged += 1 }
             // The floor may have passed a message given up while this one was still in flight.
             stream.announceFloorIfNeeded(now: now, settings: settings)
         }
@@ -135,10 +135,7 @@ public struct DirectMessaging: Sendable {
             for id in stream.partial.keys.filter({ $0 < fragment.floor }).sorted() {
                 guard let assembly = stream.partial[id] else { continue }
                 release(id, from: &stream)
-                if assembly.isComplete {
-                    effects.append(.deliver(from: peer, payload: assembly.buffer))
-                    counters.messagesDelivered += 1
-                }
+                if assembly.isComplete { deliver(assembly.buffer, from: peer, effects: &effects) }
             }
             stream.nextDeliver = fragment.floor
         }
@@ -197,10 +194,14 @@ public struct DirectMessaging: Sendable {
     mutating func deliverReady(_ stream: inout InboundStream, from peer: NodeID, effects: inout [MessagingEffect]) {
         while let next = stream.partial[stream.nextDeliver], next.isComplete {
             release(stream.nextDeliver, from: &stream)
-            effects.append(.deliver(from: peer, payload: next.buffer))
-            counters.messagesDelivered += 1
+            deliver(next.buffer, from: peer, effects: &effects)
             stream.nextDeliver += 1
         }
+    }
+
+    mutating func deliver(_ payload: [UInt8], from peer: NodeID, effects: inout [MessagingEffect]) {
+        effects.append(.deliver(from: peer, payload: payload))
+        if Envelope.isUserMessage(payload) { counters.messagesDelivered += 1 }
     }
 
     mutating func release(_ id: UInt64, from stream: inout InboundStream) {
@@ -240,7 +241,7 @@ public struct DirectMessaging: Sendable {
             stream.messages.removeAll { message in
                 guard message.deadline <= now else { return false }
                 effects.append(.completed(token: message.token, outcome: .timedOut))
-                counters.messagesTimedOut += 1
+                if message.isUserMessage { counters.messagesTimedOut += 1 }
                 stream.highestGivenUp = max(stream.highestGivenUp, message.id)
                 changed = true
                 return true
@@ -283,6 +284,11 @@ public enum SendOutcome: Sendable, Equatable {
     case timedOut
 }
 
+/// What the messaging core did, for `rumor status`.
+///
+/// The four `messages…` counters count users' direct messages only (payloads whose envelope is `.direct`): the
+/// broadcast pushes, digests and key requests that also travel as direct messages are the node's own traffic,
+/// and counting them made an idle mesh look busy. The fragment counters cover every message.
 public struct MessagingCounters: Sendable, Equatable {
     public var messagesSent = 0
     public var messagesAcknowledged = 0
@@ -360,6 +366,8 @@ struct Outgoing: Sendable {
         self.deadline = deadline
     }
 
+    /// A user's direct message, as opposed to the node's own traffic (see `MessagingCounters`).
+    var isUserMessage: Bool { Envelope.isUserMessage(payload) }
     var fragmentCount: Int { Outgoing.fragmentCount(total: payload.count) }
     var fullMask: UInt64 { Outgoing.fullMask(count: fragmentCount) }
 

@@ -15,6 +15,12 @@ public enum Envelope: Equatable, Sendable {
     case keyRequest(KeyRequest)
     case keyResponse(KeyResponse)
 
+    /// The first byte of a user's direct message.
+    static let directTag: UInt8 = 1
+
+    /// True when `payload` is a user's direct message (`.direct`), without decoding the rest.
+    public static func isUserMessage(_ payload: [UInt8]) -> Bool { payload.first == directTag }
+
     /// Bytes an envelope adds to the largest payload it can carry (a broadcast's header).
     public static let maxOverhead = 1 + 32 + 8 + 8 + Signature.size
 
@@ -22,7 +28,7 @@ public enum Envelope: Equatable, Sendable {
         var writer = ByteWriter(capacity: 64)
         switch self {
         case .direct(let data):
-            writer.write(UInt8(1))
+            writer.write(Envelope.directTag)
             writer.write(contentsOf: data)
         case .broadcast(let message):
             writer.write(UInt8(2))
@@ -72,7 +78,7 @@ public enum Envelope: Equatable, Sendable {
     public static func decode(_ bytes: [UInt8]) -> Envelope? {
         var reader = ByteReader(bytes)
         switch reader.readUInt8() {
-        case 1:
+        case Envelope.directTag:
             return .direct(Array(reader.readRest()))
         case 2:
             guard let origin = NodeID.read(from: &reader), let sequence = reader.readUInt64(), let sentAt = reader.readUInt64(),
