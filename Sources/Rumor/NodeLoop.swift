@@ -188,7 +188,11 @@ final class NodeLoop: @unchecked Sendable {
         try spawnThread { [self] in
             loopThread.store(rumor_thread_id(), ordering: .relaxed)
             let now = Instant(nanoseconds: monotonicNow())
-            if !seeds.isEmpty { membership.join(seeds: seeds, now: now, effects: &membershipEffects) }
+            if !seeds.isEmpty {
+                membership.join(seeds: seeds, now: now, effects: &membershipEffects)
+                // Joining a mesh (or rejoining it after a restart): broadcasts it had before are not delivered here.
+                broadcasts.join()
+            }
             performEffects()
             run()
         }

@@ -39,10 +39,16 @@ public struct Broadcasts: Sendable {
     var orderStart = 0
     var storedBytes = 0
     var nextSyncAt: Instant
+    /// True from `join()` until the first digest from a member: until then this node does not know which
+    /// broadcasts the mesh had before it joined.
+    var awaitingBaseline = false
 
     struct Known: Sendable {
         var message: BroadcastMessage?
         var firstSeen: Instant
+        /// Listed in the first digest this node received after it joined: sent before it was a member, so its
+        /// body, when it comes, is kept and passed on but not delivered here.
+        var predatesJoin = false
     }
 
     /// - Parameter firstSequence: the origin's first sequence number; the shell passes its start time in
@@ -53,6 +59,18 @@ public struct Broadcasts: Sendable {
         nextSequence = firstSequence
         rng = SeededRandomSource(seed: seed)
         nextSyncAt = now + settings.syncInterval
+    }
+
+    /// Marks this node as joining an existing mesh (the shell calls it when it starts with members to join):
+    /// broadcasts sent before it joined are not delivered here, as `serf join` does not replay old user events.
+    ///
+    /// The line between "before" and "after" is drawn without comparing clocks across hosts: the first digest
+    /// this node receives from a member lists what the mesh had. Until then its own digests carry the joining
+    /// flag, which makes the member answer with its digest ahead of any broadcast it pushes, so that line comes
+    /// before the old broadcasts themselves. A broadcast pushed to this node before that first digest is new and
+    /// is delivered. A member that was already in the mesh and missed a push still gets it from anti-entropy.
+    public mutating func join() {
+        awaitingBaseline = true
     }
 
     public enum BroadcastError: Error, Equatable, Sendable {
@@ -83,8 +101,17 @@ public struct Broadcasts: Sendable {
             counters.refused += 1
             return
         }
-        guard known[message.key] == nil else {
-            counters.duplicates += 1
+        if let entry = known[message.key] {
+            if entry.predatesJoin, entry.message == nil {
+                // Sent before this node joined: kept for members that may lack it, neither delivered nor forwarded.
+                known[message.key]?.message = message
+                known[message.key]?.predatesJoin = false
+                storedBytes += message.data.count
+                counters.beforeJoin += 1
+                evictWhileOverBounds()
+            } else {
+                counters.duplicates += 1
+            }
             return
         }
         let oldest = wallClockMilliseconds - (settings.retention + settings.clockSkewAllowance).nanoseconds / 1_000_000
@@ -102,20 +129,35 @@ public struct Broadcasts: Sendable {
 
     /// Handles a digest from `sender`: pushes what it lacks and, when asked and it knows something we lack, replies
     /// with our digest so it pushes that to us.
+    ///
+    /// A joining sender always gets the reply, and gets it before the pushes: messages from one member arrive in
+    /// order, so it learns what predates it before the old broadcasts themselves arrive (see `join()`).
     public mutating func receive(_ digest: BroadcastDigest, from sender: NodeID, now: Instant, effects: inout [BroadcastEffect]) {
+        if awaitingBaseline {
+            awaitingBaseline = false
+            for key in digest.keys where known[key] == nil {
+                known[key] = Known(message: nil, firstSeen: now, predatesJoin: true)
+                order.append(key)
+            }
+            evictWhileOverBounds()
+        }
+        if digest.wantsReply, digest.joining || digest.keys.contains(where: { known[$0] == nil }) {
+            sendDigest(to: sender, wantsReply: false, effects: &effects)
+        }
         let theirs = Set(digest.keys)
         for key in recentKeys() where !theirs.contains(key) {
             if let message = known[key]?.message { push(message, to: sender, effects: &effects) }
-        }
-        if digest.wantsReply, digest.keys.contains(where: { known[$0] == nil }) {
-            sendDigest(to: sender, wantsReply: false, effects: &effects)
         }
     }
 
     public var nextWake: Instant { nextSyncAt }
 
-    /// True when this broadcast was seen already (so a copy needs no signature check).
-    public func knows(_ key: BroadcastKey) -> Bool { known[key] != nil }
+    /// True when this broadcast was seen already (so a copy needs no signature check). A key learned from the
+    /// join digest alone is not: its body, when it comes, is still checked.
+    public func knows(_ key: BroadcastKey) -> Bool {
+        guard let entry = known[key] else { return false }
+        return !(entry.predatesJoin && entry.message == nil)
+    }
 
     /// Expires old broadcasts and sends a digest to one random member.
     public mutating func tick(members: [NodeID], now: Instant, effects: inout [BroadcastEffect]) {
@@ -134,7 +176,8 @@ public struct Broadcasts: Sendable {
     }
 
     mutating func sendDigest(to member: NodeID, wantsReply: Bool, effects: inout [BroadcastEffect]) {
-        effects.append(.send(to: member, envelope: .digest(BroadcastDigest(wantsReply: wantsReply, keys: recentKeys()))))
+        let digest = BroadcastDigest(wantsReply: wantsReply, keys: recentKeys(), joining: awaitingBaseline)
+        effects.append(.send(to: member, envelope: .digest(digest)))
         counters.digests += 1
     }
 
@@ -144,6 +187,10 @@ public struct Broadcasts: Sendable {
         known[message.key] = Known(message: message, firstSeen: now)
         order.append(message.key)
         storedBytes += message.data.count
+        evictWhileOverBounds()
+    }
+
+    mutating func evictWhileOverBounds() {
         while known.count > settings.maxRemembered || storedBytes > settings.maxStoredBytes, orderStart < order.count {
             forgetOldest()
         }
@@ -234,6 +281,8 @@ public struct BroadcastCounters: Sendable, Equatable {
     public var pushed = 0
     /// Digests sent (anti-entropy), periodic and in reply.
     public var digests = 0
+    /// Broadcasts sent before this node joined the mesh: received and kept for anti-entropy, not delivered.
+    public var beforeJoin = 0
 }
 
 /// SplitMix64: small and deterministic, enough to pick forwarding targets.

@@ -5,7 +5,7 @@ import RumorWire
 ///
 ///     direct:    0x01 | data
 ///     broadcast: 0x02 | origin (32) | sequence (8) | sent at, ms since 1970 (8) | signature (64) | data
-///     digest:    0x03 | flags (1; bit 0 = reply with yours) | count (2) | count × (origin (32) | sequence (8))
+///     digest:    0x03 | flags (1; bit 0 = reply with yours, bit 1 = joining) | count (2) | count × (origin (32) | sequence (8))
 ///     key request:  0x04 | request id (8) | action (1) | key (32) for install, key id (4) for use and remove
 ///     key response: 0x05 | request id (8) | ok (1) | error length (1) | error | count (1) | count × (key id (4) | primary (1))
 public enum Envelope: Equatable, Sendable {
@@ -39,7 +39,7 @@ public enum Envelope: Equatable, Sendable {
             writer.write(contentsOf: message.data)
         case .digest(let digest):
             writer.write(UInt8(3))
-            writer.write(UInt8(digest.wantsReply ? 1 : 0))
+            writer.write((digest.wantsReply ? BroadcastDigest.wantsReplyFlag : 0) | (digest.joining ? BroadcastDigest.joiningFlag : 0))
             writer.write(UInt16(truncatingIfNeeded: digest.keys.count))
             for key in digest.keys {
                 key.origin.write(to: &writer)
@@ -94,7 +94,8 @@ public enum Envelope: Equatable, Sendable {
                 keys.append(BroadcastKey(origin: origin, sequence: sequence))
             }
             guard reader.isAtEnd else { return nil }
-            return .digest(BroadcastDigest(wantsReply: flags & 1 != 0, keys: keys))
+            return .digest(BroadcastDigest(wantsReply: flags & BroadcastDigest.wantsReplyFlag != 0, keys: keys,
+                                           joining: flags & BroadcastDigest.joiningFlag != 0))
         case 4:
             guard let id = reader.readUInt64(), let action = reader.readUInt8() else { return nil }
             let decoded: KeyRequest.Action?
@@ -213,11 +214,19 @@ public struct BroadcastMessage: Equatable, Sendable {
 public struct BroadcastDigest: Equatable, Sendable {
     /// Digests list at most this many keys (the newest): 40 bytes each, well inside one message.
     public static let maxKeys = 1500
+    /// Flag bits. Receivers ignore bits they do not know, so a newer sender's flag costs an older receiver nothing.
+    static let wantsReplyFlag: UInt8 = 1
+    static let joiningFlag: UInt8 = 2
+
     public var wantsReply: Bool
     public var keys: [BroadcastKey]
+    /// The sender joined the mesh and has not yet learned which broadcasts the mesh had before: the receiver
+    /// answers with its own digest, ahead of any broadcast it pushes (`Broadcasts.receive(_:from:now:effects:)`).
+    public var joining: Bool
 
-    public init(wantsReply: Bool, keys: [BroadcastKey]) {
+    public init(wantsReply: Bool, keys: [BroadcastKey], joining: Bool = false) {
         self.wantsReply = wantsReply
         self.keys = keys
+        self.joining = joining
     }
 }

@@ -149,3 +149,108 @@ struct SeededRandomForTests {
         return state >> 11
     }
 }
+
+/// A broadcast is delivered once to every member alive when it was sent: a node that joins later must not
+/// deliver it (Serf does not replay old user events to a joiner either), while a member that missed the push
+/// still catches up. None of it may depend on the hosts' clocks agreeing.
+@Suite struct JoinBaselineTests {
+    /// Node `joiner` is outside the mesh (cut) until `join`; then it joins and runs sync rounds with the others.
+    static func broadcast(_ text: String, from index: Int, in mesh: inout BroadcastMesh) throws -> BroadcastKey {
+        var effects: [BroadcastEffect] = []
+        let key = try mesh.nodes[index].broadcast(Array(text.utf8), members: mesh.others(index), wallClockMilliseconds: mesh.clock,
+                                                  now: mesh.now, effects: &effects).get()
+        mesh.settle([(index, effects)])
+        return key
+    }
+
+    @Test func aNodeThatJoinsAfterABroadcastDoesNotDeliverItButKeepsItForOthers() throws {
+        var mesh = BroadcastMesh(count: 4)
+        mesh.cut = [3]
+        let old = try Self.broadcast("before you came", from: 0, in: &mesh)
+        mesh.advance(.seconds(3))
+        mesh.cut = []
+        mesh.nodes[3].join()
+        for _ in 0..<10 { mesh.advance(.seconds(1)) }
+        #expect(mesh.delivered[3].isEmpty, "the joiner delivered a broadcast sent before it joined")
+        #expect(mesh.nodes[3].counters.delivered == 0)
+        #expect(mesh.nodes[3].counters.beforeJoin == 1, "the old broadcast's body reached the joiner, to keep")
+        #expect(mesh.nodes[3].knows(old))
+        #expect(mesh.delivered[0...2].allSatisfy { $0 == [old] })
+
+        // What is sent after it joined reaches it, once.
+        let new = try Self.broadcast("after you came", from: 1, in: &mesh)
+        for _ in 0..<5 { mesh.advance(.seconds(1)) }
+        #expect(mesh.delivered[3] == [new])
+        #expect(mesh.delivered[0...2].allSatisfy { $0 == [old, new] })
+    }
+
+    @Test func aJoinerThatMissesAPushAfterJoiningCatchesUpThroughDigests() throws {
+        var mesh = BroadcastMesh(count: 4)
+        mesh.cut = [3]
+        let old = try Self.broadcast("before", from: 0, in: &mesh)
+        mesh.cut = []
+        mesh.nodes[3].join()
+        for _ in 0..<3 { mesh.advance(.seconds(1)) }
+        // A member now, it misses the push (loss, a brief partition) and is back within the retention window.
+        mesh.cut = [3]
+        let missed = try Self.broadcast("while you were away", from: 2, in: &mesh)
+        mesh.advance(.seconds(5))
+        mesh.cut = []
+        for _ in 0..<10 { mesh.advance(.seconds(1)) }
+        #expect(mesh.delivered[3] == [missed])
+        #expect(mesh.delivered[0...2].allSatisfy { $0 == [old, missed] })
+    }
+
+    @Test func aBroadcastPushedToAJoinerBeforeItsFirstDigestIsNew() throws {
+        var mesh = BroadcastMesh(count: 3)
+        mesh.nodes[2].join()
+        // No sync round yet: the push is the first the joiner hears, and it is news.
+        let key = try Self.broadcast("hello, newcomer", from: 0, in: &mesh)
+        for _ in 0..<5 { mesh.advance(.seconds(1)) }
+        #expect(mesh.delivered[2] == [key])
+    }
+
+    @Test func aMemberAnsweringAJoinerSendsItsDigestBeforeThePushes() throws {
+        var member = Broadcasts(me: testID(1), firstSequence: 0, seed: 1, now: .zero)
+        var effects: [BroadcastEffect] = []
+        _ = member.broadcast(Array("old".utf8), members: [], wallClockMilliseconds: 0, now: .zero, effects: &effects)
+        effects.removeAll()
+        // The joiner's clock is a day off: nothing here compares it with the member's.
+        var joiner = Broadcasts(me: testID(2), firstSequence: 0, seed: 2, now: .zero)
+        joiner.join()
+        var joinerEffects: [BroadcastEffect] = []
+        joiner.tick(members: [testID(1)], now: .zero + .seconds(1), effects: &joinerEffects)
+        guard case .send(_, .digest(let digest))? = joinerEffects.first else {
+            Issue.record("the joiner sent no digest: \(joinerEffects)")
+            return
+        }
+        #expect(digest.joining && digest.wantsReply)
+        member.receive(digest, from: testID(2), now: .zero + .seconds(1), effects: &effects)
+        guard effects.count == 2, case .send(_, .digest(let reply)) = effects[0], case .send(_, .broadcast(let message)) = effects[1] else {
+            Issue.record("expected the member's digest, then the push: \(effects)")
+            return
+        }
+        #expect(!reply.joining)
+        var delivered: [BroadcastEffect] = []
+        joiner.receive(reply, from: testID(1), now: .zero + .seconds(2), effects: &delivered)
+        joiner.receive(message, from: testID(1), members: [testID(1)], wallClockMilliseconds: 86_400_000, now: .zero + .seconds(2), effects: &delivered)
+        #expect(!delivered.contains { if case .deliver = $0 { return true } else { return false } })
+        #expect(joiner.counters.beforeJoin == 1)
+        // Once it has a body, the joiner's own digests list it: the member has nothing more to push.
+        var again: [BroadcastEffect] = []
+        joiner.tick(members: [testID(1)], now: .zero + .seconds(3), effects: &again)
+        guard case .send(_, .digest(let next))? = again.first else {
+            Issue.record("no second digest: \(again)")
+            return
+        }
+        #expect(!next.joining)
+        #expect(next.keys == [message.key])
+    }
+
+    @Test func theJoiningFlagSurvivesTheCodecAndOlderFlagsStillDecode() {
+        let digest = BroadcastDigest(wantsReply: true, keys: [BroadcastKey(origin: testID(3), sequence: 9)], joining: true)
+        #expect(Envelope.decode(Envelope.digest(digest).encode()) == .digest(digest))
+        // An older node's digest (bit 0 only) is a plain digest.
+        #expect(Envelope.decode([3, 1, 0, 0]) == .digest(BroadcastDigest(wantsReply: true, keys: [])))
+    }
+}
