@@ -53,6 +53,9 @@ public enum ControlJSON {
                 ("duplicates", .number(Double(status.broadcasts.duplicates))),
                 ("expired", .number(Double(status.broadcasts.expired))),
                 ("evicted", .number(Double(status.broadcasts.evicted))),
+                ("pushed", .number(Double(status.broadcasts.pushed))),
+                ("digests", .number(Double(status.broadcasts.digests))),
+                ("before_join", .number(Double(status.broadcasts.beforeJoin))),
             ])),
             ("sessions", .object([
                 ("active", .number(Double(status.sessions))),
