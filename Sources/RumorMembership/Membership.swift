@@ -42,6 +42,11 @@ public struct Membership: Sendable {
     /// When the last gossip round sent anything: eager rounds keep `eagerGossipSpacing` after it.
     var lastGossipRoundAt: Instant?
     var nextPushPullAt: Instant
+    /// Catch-up exchanges (see `catchUp`): when the next may go, members first heard of since the last one, and
+    /// how many in a row taught nothing.
+    var nextCatchUpAt: Instant = .zero
+    var learnedSinceCatchUp = 0
+    var fruitlessCatchUps = 0
     var nextReconnectAt: Instant
     var nextJoinAt: Instant = .distantFuture
     var nextReapAt: Instant
@@ -110,6 +115,8 @@ public struct Membership: Sendable {
 
     /// Members alive or suspect, this node included: the n of every log(n) in the protocol.
     public var activeCount: Int { table.activeCount }
+    /// Updates waiting in the gossip queue.
+    public var gossipBacklog: Int { gossip.count }
 
     /// When `tick` must next be called.
     public var nextWake: Instant {
@@ -241,6 +248,7 @@ public struct Membership: Sendable {
             gossipRound(now: now, effects: &effects)
             nextGossipAt = now + settings.gossipInterval
         }
+        catchUp(now: now, effects: &effects)
         if now >= nextPushPullAt {
             if let peer = randomMembers(1, where: { $0.state == .alive }).first {
                 sendState(to: peer.address, requestReply: true, effects: &effects)
@@ -385,6 +393,7 @@ public struct Membership: Sendable {
                                      state: .alive, incarnation: claim.incarnation, tags: claim.tags, stateChangedAt: now, lastHeard: nil,
                                      signature: claim.signature, signedClaim: claim)
             insertIntoProbeOrder(claim.id)
+            learnedSinceCatchUp += 1
             spread(.alive(claim), now: now)
             effects.append(.changed(MemberChange(member: table[claim.id] ?? existingPlaceholder(claim, now), previousState: nil)))
             return
@@ -622,6 +631,36 @@ public struct Membership: Sendable {
             effects.append(.send(to: target.address, frames: updates.map { .member($0) }))
             lastGossipRoundAt = now
         }
+    }
+
+    /// After a catch-up that taught nothing, the next waits twice as long; after this many in a row, none goes until
+    /// a new member is heard of.
+    static let fruitlessCatchUpLimit = 1
+
+    /// Catch-up exchange: a full-state push-pull with a random member, early, while news arrives faster than gossip
+    /// spreads it. A gossip queue of `catchUpBacklog` updates or more is that sign: a round carries about 9 updates
+    /// per target, and every update is sent `retransmitLimit` times, so a queue that long takes many seconds to
+    /// drain while each update waits its turn. Until it does, the last members to hear of each newcomer hear of
+    /// it late: in the simulator, 1,000 nodes joining at once saw 95% of each other after 5 s and all of each
+    /// other only after the first periodic push-pull, at 30 s. One exchange fetches a whole table instead.
+    ///
+    /// Exchanges go every `catchUpInterval` while they (or gossip) bring news of new members; after one that
+    /// brought none, the next waits twice as long, and after `fruitlessCatchUpLimit` in a row none go until news
+    /// comes, so a converged mesh whose queues are still draining goes quiet. In a steady mesh queues stay short
+    /// and none of this runs. Docs/MEMBERSHIP.md, "Catch-up exchange".
+    mutating func catchUp(now: Instant, effects: inout [MembershipEffect]) {
+        guard settings.catchUpBacklog > 0, gossip.count >= settings.catchUpBacklog, now >= nextCatchUpAt else { return }
+        if learnedSinceCatchUp > 0 {
+            fruitlessCatchUps = 0
+        } else {
+            guard fruitlessCatchUps < Membership.fruitlessCatchUpLimit else { return }
+            fruitlessCatchUps += 1
+        }
+        learnedSinceCatchUp = 0
+        nextCatchUpAt = now + settings.catchUpInterval * Double(1 << fruitlessCatchUps)
+        guard let peer = randomMembers(1, where: { $0.state == .alive }).first else { return }
+        counters.catchUps += 1
+        sendState(to: peer.address, requestReply: true, effects: &effects)
     }
 
     /// The full member list, as updates, split into packets that each fit a datagram.

@@ -5,6 +5,8 @@ public struct MembershipCounters: Sendable, Equatable {
     public var membersRefused = 0
     /// Dead or departed members forgotten before their retention ran out, to make room for a live one.
     public var membersEvicted = 0
+    /// Catch-up exchanges started (full-state push-pulls made early because gossip was falling behind).
+    public var catchUps = 0
 
     public init() {}
 }

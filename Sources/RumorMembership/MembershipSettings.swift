@@ -50,8 +50,22 @@ public struct MembershipSettings: Sendable, Equatable {
     /// few MiB, and one full state exchange about 900 KB. Without a bound, one member with the network key could
     /// fill every node's memory with made-up identities.
     public var maxMembers = 8_192
+    /// Catch-up exchange: while the gossip queue holds at least this many updates (0 turns it off), news is
+    /// arriving faster than gossip spreads it, and the node exchanges full state with a random member every
+    /// `catchUpInterval`, backing off when that brings nothing new (Docs/MEMBERSHIP.md, "Catch-up exchange").
+    /// 128: the queue holds one update per member at most, so meshes under 128 members, which the join announce
+    /// serves, never start one; 128 updates take a node at least 5 gossip rounds to send once each.
+    public var catchUpBacklog = 128
+    /// The spacing of catch-up exchanges while they bring news; the probe interval in each profile.
+    public var catchUpInterval: Duration = .seconds(1)
 
     public static func profile(_ profile: Profile) -> MembershipSettings {
+        var settings = basic(profile)
+        settings.catchUpInterval = settings.probeInterval
+        return settings
+    }
+
+    private static func basic(_ profile: Profile) -> MembershipSettings {
         switch profile {
         case .local:
             return MembershipSettings(
@@ -91,6 +105,8 @@ public struct MembershipSettings: Sendable, Equatable {
         }
         if maxLocalHealth < 0 { return "maxLocalHealth must not be negative" }
         if joinAnnounceFanout < 0 { return "joinAnnounceFanout must not be negative" }
+        if catchUpBacklog < 0 { return "catchUpBacklog must not be negative" }
+        if catchUpInterval <= .zero { return "catchUpInterval must be positive" }
         if maxMembers < 2 { return "maxMembers must be at least 2 (this node and one other)" }
         return nil
     }
