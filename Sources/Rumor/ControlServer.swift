@@ -25,6 +25,14 @@ public final class ControlServer: Sendable {
     private let listener: Int32
     private let clients = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
+    private let ended = Atomic<Int>(0)
+
+    /// Control connections that have ended since start, and how many are open now: a caller that sees both
+    /// unchanged for a while knows no control work ran meanwhile (`rumor start` then gives back the pages
+    /// that work mapped in; Docs/PERFORMANCE.md, "RSS").
+    public var connections: (ended: Int, open: Int) {
+        (ended.load(ordering: .acquiring), clients.load(ordering: .acquiring))
+    }
 
     public init(node: RumorNode) throws {
         self.node = node
@@ -69,6 +77,7 @@ public final class ControlServer: Sendable {
                 try spawnThread { [self] in
                     serve(fd)
                     Glibc.close(fd)
+                    ended.wrappingAdd(1, ordering: .acquiringAndReleasing)
                     clients.wrappingSubtract(1, ordering: .acquiringAndReleasing)
                 }
             } catch {

@@ -133,7 +133,7 @@ struct Start: ParsableCommand {
         rumor_flush_stdout()
         logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
 
-        waitUntilStopped(node, logger: logger)
+        waitUntilStopped(node, server: server, logger: logger)
         server.close()
         for source in sources { source.cancel() }
         logger.info("node \(node.name) stopped")
@@ -142,15 +142,18 @@ struct Start: ParsableCommand {
     /// Blocks until the node has stopped. Meanwhile, once its membership has settled, gives back the pages
     /// of code and constants that only start-up ran (see StartupPages): the member counts are checked once a
     /// second until they have not changed for `StartupPages.settled`, and `StartupPages.latest` ends the wait
-    /// for that in a mesh that keeps changing.
-    func waitUntilStopped(_ node: RumorNode, logger: Logger) {
+    /// for that in a mesh that keeps changing. After that, control requests (`rumor status`, `send`, …) map
+    /// their code back in; once the control socket has been quiet for `StartupPages.afterRequests`, with no
+    /// client connected, those pages are given back again.
+    func waitUntilStopped(_ node: RumorNode, server: ControlServer, logger: Logger) {
         let stopped = DispatchSemaphore(value: 0)
         node.whenStopped { stopped.signal() }
         let clock = ContinuousClock()
         let start = clock.now
         var members: [MemberState: Int]?
         var unchangedSince = start
-        while stopped.wait(timeout: .now() + .seconds(1)) == .timedOut {
+        var releasedOnce = false
+        while !releasedOnce, stopped.wait(timeout: .now() + .seconds(1)) == .timedOut {
             let now = clock.now
             let current = Start.members(of: node)
             if current != members {
@@ -160,8 +163,24 @@ struct Start: ParsableCommand {
             if now - start >= StartupPages.earliest && now - unchangedSince >= StartupPages.settled || now - start >= StartupPages.latest {
                 let released = StartupPages.release()
                 logger.debug("released start-up pages: advised \(released / 1024) KiB of read-only file mappings")
-                stopped.wait()
-                return
+                releasedOnce = true
+            }
+        }
+        // The node stopped before the release: the semaphore's one signal is spent.
+        guard releasedOnce else { return }
+        var releasedAfter = server.connections.ended
+        var lastEnded = releasedAfter
+        var quietSince = clock.now
+        while stopped.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            let now = clock.now
+            let connections = server.connections
+            if connections.ended != lastEnded || connections.open > 0 {
+                lastEnded = connections.ended
+                quietSince = now
+            } else if lastEnded != releasedAfter, now - quietSince >= StartupPages.afterRequests {
+                let released = StartupPages.release()
+                releasedAfter = lastEnded
+                logger.debug("released pages mapped by control requests: advised \(released / 1024) KiB")
             }
         }
     }

@@ -21,6 +21,9 @@ enum StartupPages {
     static let settled: Duration = .seconds(5)
     /// At the latest, in a mesh whose membership keeps changing.
     static let latest: Duration = .seconds(60)
+    /// Control requests served after that map their code back in; it goes again once the control socket has
+    /// been quiet this long with no client connected (a `watch` holds its connection, and its pages, open).
+    static let afterRequests: Duration = .seconds(3)
 
     /// Unmaps the clean read-only file mappings of this process and returns the bytes of address space
     /// advised, 0 when /proc/self/smaps cannot be read. Never fails otherwise: a mapping the kernel refuses
