@@ -4,6 +4,7 @@
 # readable table to stderr. Installs libsodium-dev first when it is missing.
 #
 # Usage: Scripts/bench.sh [--quick] [--only SECTION,...] [--window SECONDS] [--reps N] [--simulator-nodes N,...]
+#                         [--mesh-nodes N,...]
 #   --quick      about 1.5 minutes: 0.5 s runs, a 5 s idle window 12 s after the nodes start (once they have
 #                given back their start-up pages), the 100- and 1,000-node simulations cut at 30 s, no 10,000-node
 #                simulation.
@@ -13,6 +14,8 @@
 #   --window     seconds per throughput run (default 1; quick 0.5). --reps: runs per figure (default 3).
 #   --simulator-nodes  the simulator's mesh sizes, in order (default 100,1000,10000; quick 100,1000). A size
 #                predicted from the one before not to fit in memory or in the wall-clock limit is not run.
+#   --mesh-nodes the process section's mesh sizes (default 16,64; each 2-500). The idle figures are the
+#                largest mesh's; converge_64_s needs 64 among them.
 #
 # Environment: RUMOR_BENCH_SCRATCH, the build directory (default .build).
 # Node processes are stopped by PID (SIGTERM, then SIGKILL) however the bench ends; their homes and logs live
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage 0 ;;
     --quick) bench_args+=(--quick); shift ;;
-    --only|--window|--reps|--simulator-nodes)
+    --only|--window|--reps|--simulator-nodes|--mesh-nodes)
       [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; usage; }
       bench_args+=("$1" "$2"); shift 2 ;;
     *) echo "bench: unknown argument $1" >&2; usage ;;

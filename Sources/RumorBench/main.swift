@@ -62,13 +62,14 @@ struct BenchOptions {
     var window: Double?
     var reps: Int?
     var simulatorNodes: [Int]?
+    var meshNodes: [Int]?
 
     /// `profile`, `profile-acked` and `profile-ping` run only when named: Rumor's 64-byte fire-and-forget or
     /// acknowledged path, or its pings, alone, for `valgrind --tool=callgrind`.
     static let sections: Set<String> = ["crypto", "datagram", "acked", "rtt", "processes", "simulator", "profile", "profile-acked", "profile-ping"]
     static let usage = """
     usage: rumor-bench [--quick] [--rumor PATH] [--work DIR] [--only SECTION,...] [--window SECONDS] [--reps N]
-                   [--simulator-nodes N,...]
+                   [--simulator-nodes N,...] [--mesh-nodes N,...]
            rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
       --quick          shorter windows, fewer repeats, a 5 s idle window (after 12 s, once the nodes have given
                        back their start-up pages), the 1,000-node simulation cut at 30 s
@@ -80,6 +81,7 @@ struct BenchOptions {
                        sends for one window (window × 1,000 pings), to run under valgrind --tool=callgrind.
       --window S       seconds per throughput run (default 1, quick 0.5); --reps N runs each (default 3).
       --simulator-nodes N,...  the simulator's mesh sizes (default 100,1000,10000; quick 100,1000), each 2…20000.
+      --mesh-nodes N,...       the process section's mesh sizes (default 16,64), each 2…500.
     """
 
     static func parse(_ arguments: [String]) -> BenchOptions {
@@ -110,6 +112,12 @@ struct BenchOptions {
                     fail("--simulator-nodes must be a list of sizes in 2…20000")
                 }
                 options.simulatorNodes = sizes.compactMap { $0 }
+            case "--mesh-nodes":
+                let sizes = value(argument).split(separator: ",").map { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0.map { (2...500).contains($0) } ?? false }) else {
+                    fail("--mesh-nodes must be a list of sizes in 2…500")
+                }
+                options.meshNodes = sizes.compactMap { $0 }
             case "-h", "--help":
                 print(BenchOptions.usage)
                 exit(0)
@@ -146,7 +154,7 @@ struct BenchPlan {
         reps = options.reps ?? 3
         roundTrips = quick ? 1500 : 6000
         cryptoSeconds = quick ? 0.3 : 1.0
-        meshSizes = [16, 64]
+        meshSizes = options.meshNodes ?? [16, 64]
         // Quick runs still settle past `rumor start`'s release of its start-up pages (10 s after start at the
         // earliest, once membership has settled; Docs/PERFORMANCE.md, "RSS"), so their RSS is the idle node's.
         meshSettle = quick ? 12 : 5
