@@ -7,8 +7,9 @@ import RumorMembership
 import RumorSimulator
 import RumorWire
 
-/// The deterministic simulator (Sources/RumorSimulator): N membership cores, profile `lan`, every node joining
-/// through node 0 at time zero over the simulator's default LAN links. Virtual time to full membership, and
+/// The deterministic simulator (Sources/RumorSimulator): N membership cores, profile `lan` (with `maxMembers`
+/// raised to N when N is larger), every node joining through node 0 at time zero over the simulator's default
+/// LAN links. Virtual time to full membership, and
 /// what that costs in wall-clock time and memory on this machine.
 enum SimulatorConvergence {
     struct Result {
@@ -38,7 +39,9 @@ enum SimulatorConvergence {
     /// - Parameters:
     ///   - wallLimit: gives up after this many wall-clock seconds, checked every 100 ms of virtual time.
     static func run(nodes: Int, seed: UInt64, wallLimit: Double) -> Result {
-        let settings = MembershipSettings.profile(.lan)
+        var settings = MembershipSettings.profile(.lan)
+        // Full membership of a mesh larger than the default peer table (8,192) needs a larger table.
+        settings.maxMembers = max(settings.maxMembers, nodes)
         let started = monotonicNanoseconds()
         let simulation = Simulation(nodeCount: nodes, settings: settings, seed: seed)
         simulation.joinAll(through: 0)
