@@ -10,9 +10,7 @@ struct DashMessageTests {
     func dashLedMessagesAreDelivered() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         let watcher = try home.watch("b", syncingWith: "a")
 
         for message in ["-dash", "-hi there", "-x", "--frob", "-", "-5", "-h-not-help"] {

@@ -7,9 +7,7 @@ import Testing
     func thousandLinesArriveOnceEachAndInOrder() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         let watcher = try home.watch("b", syncingWith: "a")
 
         let lines = (1...1000).map { "line \($0) ✓" }
@@ -43,9 +41,7 @@ import Testing
     func messagesWaitInTheInboxWhileNobodyWatches() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         for index in 1...3 {
             let sent = try home.client("send", node: "a", ["b", "inbox \(index)"])
             #expect(sent.exitCode == 0, "\(sent)")
@@ -65,9 +61,7 @@ import Testing
     func aFullInboxDropsTheOldestAndCountsThem() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         let lines = (1...1030).map { "m\($0)" }
         let sent = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--lines"], input: Array((lines.joined(separator: "\n") + "\n").utf8))
         #expect(sent.exitCode == 0, "\(sent)")
@@ -86,9 +80,7 @@ import Testing
     func tagsSetAtRunTimeAreGossipedToPeers() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a", options: ["--tag", "role=seed"])
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair(options: ["--tag", "role=seed"])
         let changed = try home.client("tags", node: "a", ["--set", "zone=blue", "--delete", "role", "--json"])
         #expect(changed.exitCode == 0, "\(changed)")
         #expect((try changed.json() as? [String: String]) == ["zone": "blue"])
@@ -148,9 +140,7 @@ import Testing
     func anUnreliableSendArrivesAsADatagramAndOversizedBodiesAreRefused() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         let watcher = try home.watch("b", syncingWith: "a")
         let sent = try home.client("send", node: "a", ["b", "fire and forget", "--unreliable", "--json"])
         #expect(sent.exitCode == 0, "\(sent)")

@@ -11,9 +11,7 @@ import Testing
     func aMessageSentToAStoppedReceiverThatTimedOutIsDeliveredExactlyOnceAfterItResumes() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        let b = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        let b = try home.startPair().b
 
         kill(b.pid, SIGSTOP)
         // Resumed on every way out: the harness's SIGTERM would otherwise wait behind the stop.

@@ -12,9 +12,7 @@ struct UsageContractTests {
     func unreliableLinesSummary() throws {
         let home = try RumorHome()
         defer { home.shutdown() }
-        let a = try home.start("a")
-        _ = try home.start("b", join: [a.listen])
-        try home.waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        try home.startPair()
         let watcher = try home.watch("b", syncingWith: "a")
 
         let text = try home.rumor(["send", "--home", home.path, "--node", "a", "b", "--unreliable", "--lines"], input: Array("u1\nu2\n".utf8))

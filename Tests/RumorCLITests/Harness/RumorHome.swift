@@ -74,6 +74,16 @@ final class RumorHome {
         return try NodeProcess(readyLine: text, process: process)
     }
 
+    /// Starts `a` (with `options`) and `b` joining it, and waits until both see both alive: the two-node mesh
+    /// most messaging tests start from.
+    @discardableResult
+    func startPair(options: [String] = []) throws -> (a: NodeProcess, b: NodeProcess) {
+        let a = try start("a", options: options)
+        let b = try start("b", join: [a.listen])
+        try waitUntil(["a", "b"], see: ["a", "b"], within: .seconds(10))
+        return (a, b)
+    }
+
     /// The node's log (its stderr) so far.
     func log(of name: String) -> String {
         (try? String(contentsOfFile: path + "/" + name + ".stderr", encoding: .utf8)) ?? ""
