@@ -45,15 +45,21 @@ enum StartupPages {
 
     /// Reads /proc/self/smaps a line at a time (no copy of the whole file) and returns the private,
     /// non-writable mappings of a file whose `Anonymous:` count is 0.
+    ///
+    /// Into a buffer of our own with `fgets`, not `getline`: glibc's `getline` allocates the line inside libc,
+    /// where AddressSanitizer does not see it, so freeing it from here aborted a sanitized node at its first
+    /// release. A line longer than the buffer (a path near PATH_MAX) comes in pieces; a piece that is not the
+    /// start of a line has no `START-END` range and no `Anonymous:` label, so it is skipped.
     static func cleanReadOnlyFileMappings() -> [Range] {
         guard let file = fopen("/proc/self/smaps", "re") else { return [] }
         defer { fclose(file) }
         var ranges: [Range] = []
         var candidate: Range?
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while case let length = getline(&line, &capacity, file), length > 0, let line {
+        let capacity = 4_096
+        let line = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
+        defer { line.deallocate() }
+        while fgets(line, Int32(capacity), file) != nil {
+            let length = strlen(line)
             let bytes = UnsafeRawBufferPointer(start: line, count: length).bindMemory(to: UInt8.self)
             let fields = bytes.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
             if fields.count >= 5, let range = parseRange(fields[0]) {
