@@ -10,12 +10,14 @@ import Testing
 /// higher for good.
 @Suite("rumor start: idle memory", .timeLimit(.minutes(1)))
 struct IdleMemoryTests {
-    /// VmRSS of `pid` in KiB, from /proc.
-    static func residentKiB(_ pid: Int32) throws -> Int {
+    /// RssFile of `pid` in KiB, from /proc: the resident pages of mapped files, which the release gives back.
+    /// Not VmRSS: its anonymous part moves with the heap, and under AddressSanitizer (CI runs these tests
+    /// sanitized) by tens of MiB with the sanitizer's own bookkeeping.
+    static func residentFileKiB(_ pid: Int32) throws -> Int {
         let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw HarnessError("no VmRSS line in /proc/\(pid)/status")
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("RssFile:") }),
+              let kib = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap({ Int($0) }) else {
+            throw HarnessError("no RssFile line in /proc/\(pid)/status")
         }
         return kib
     }
@@ -28,18 +30,20 @@ struct IdleMemoryTests {
         try eventually("the release of start-up pages", within: .seconds(30), every: .milliseconds(200)) { () -> Probe<Void> in
             home.log(of: "a").contains("released start-up pages") ? .met(()) : .pending("no release logged yet")
         }
-        let idle = try Self.residentKiB(node.pid)
+        let idle = try Self.residentFileKiB(node.pid)
         for _ in 0..<3 {
             #expect(try home.client("status", node: "a").exitCode == 0)
             #expect(try home.client("peers", node: "a", ["--json"]).exitCode == 0)
         }
-        let busy = try Self.residentKiB(node.pid)
+        let busy = try Self.residentFileKiB(node.pid)
         try eventually("the release of the pages the requests mapped", within: .seconds(15), every: .milliseconds(200)) { () -> Probe<Void> in
             home.log(of: "a").contains("released pages mapped by control requests") ? .met(()) : .pending("no second release logged yet")
         }
-        let after = try Self.residentKiB(node.pid)
-        #expect(after <= busy, "RSS grew from \(busy) to \(after) KiB across the release")
-        // The heap may keep a little of what the requests allocated; the code they ran must be gone again.
-        #expect(after <= idle + 1024, "RSS \(after) KiB after the release, \(idle) KiB before the requests (\(busy) KiB with them)")
+        let after = try Self.residentFileKiB(node.pid)
+        // At least half of what the requests mapped is gone again. Not all: the idle loop faults its own pages
+        // back in the seconds after each release, the first one included (measured: 0.1-0.7 MiB).
+        #expect(busy > idle, "the requests mapped nothing: \(idle) KiB before, \(busy) KiB after; this test shows nothing")
+        #expect(busy - after >= (busy - idle) / 2,
+                "\(after) KiB of file pages after the release, \(idle) KiB before the requests, \(busy) KiB with them")
     }
 }
