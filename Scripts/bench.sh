@@ -6,7 +6,7 @@
 # Usage: Scripts/bench.sh [--quick] [--only SECTION,...] [--window SECONDS] [--reps N] [--simulator-nodes N,...]
 #                         [--mesh-nodes N,...]
 #   --quick      about 1.5 minutes: 0.5 s runs, a 5 s idle window 12 s after the nodes start (once they have
-#                given back their start-up pages), the 100- and 1,000-node simulations cut at 30 s, no 10,000-node
+#                given back their start-up pages), the 100- and 1,000-node simulations cut at 60 s, no 10,000-node
 #                simulation.
 #   --only       any of crypto, datagram, acked, rtt, processes, simulator (default: all), or profile
 #                (Rumor's 64 B fire-and-forget alone, for callgrind; Docs/PERFORMANCE.md), profile-acked (its

@@ -72,7 +72,7 @@ struct BenchOptions {
                    [--simulator-nodes N,...] [--mesh-nodes N,...]
            rumor-bench flood --help   (the flooder of Scripts/scenarios/flood.sh)
       --quick          shorter windows, fewer repeats, a 5 s idle window (after 12 s, once the nodes have given
-                       back their start-up pages), the 1,000-node simulation cut at 30 s
+                       back their start-up pages), the 1,000-node simulation cut at 60 s
                        of wall-clock time, no 10,000-node simulation.
       --rumor PATH     the release `rumor` binary for the process section (skipped without it).
       --work DIR       where node homes, logs and the PID list go (default: a new directory under /tmp, removed).
@@ -160,7 +160,7 @@ struct BenchPlan {
         meshSettle = quick ? 12 : 5
         meshIdle = quick ? 5 : 60
         simulatorSizes = options.simulatorNodes ?? (quick ? [100, 1000] : [100, 1000, 10_000])
-        simulatorWallLimit = quick ? 30 : 900
+        simulatorWallLimit = quick ? 60 : 900
     }
 
     func wants(_ section: String) -> Bool { only?.contains(section) ?? !section.hasPrefix("profile") }
