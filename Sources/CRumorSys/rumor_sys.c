@@ -2,6 +2,7 @@
 #include "rumor_sys.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -81,4 +82,17 @@ int rumor_receive_batch(int fd, rumor_datagram *batch, unsigned count) {
 
 int rumor_thread_id(void) {
     return (int)gettid();
+}
+
+int rumor_pin_thread(int tid, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu < 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        for (long index = 0; index < online && index < CPU_SETSIZE; index++) CPU_SET((int)index, &set);
+    } else {
+        if (cpu >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpu, &set);
+    }
+    return sched_setaffinity(tid, sizeof set, &set);
 }

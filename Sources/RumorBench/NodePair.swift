@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import CRumorSys
 import Rumor
 
 /// Two in-process nodes (profile `local`, 127.0.0.1, port 0) in a temporary home, `b` joined through `a`,
@@ -44,6 +45,15 @@ final class NodePair {
             case .direct: directReceived.add()
             case .broadcast: break
             }
+        }
+    }
+
+    /// Pins this (calling) thread and `a`'s event loop to the placement's sending CPU, `b`'s loop to its answering
+    /// CPU. A node's loop thread is found once, at start; `.any` gives every thread all CPUs back.
+    func place(_ placement: Placement) {
+        placement.pinCaller()
+        for (thread, cpu) in [(threads[1], placement.cpus.sender), (threads[2], placement.cpus.answerer)] where thread > 0 {
+            _ = rumor_pin_thread(thread, cpu)
         }
     }
 

@@ -60,12 +60,15 @@ enum RawUDP {
     }
 
     /// Round trips of a `size`-byte datagram bounced back by an echo thread, in microseconds. A lost datagram
-    /// (none on loopback in practice) costs its sample, not the run: each wait is bounded by a second.
-    static func pingPong(count: Int, warmUp: Int, size: Int) -> [Double] {
+    /// (none on loopback in practice) costs its sample, not the run: each wait is bounded by a second. The
+    /// calling thread (the client) and the echo thread run where `placement` says; the caller stays pinned.
+    static func pingPong(count: Int, warmUp: Int, size: Int, placement: Placement = .any) -> [Double] {
         let echo = RawSocket(receiveTimeoutMilliseconds: 50)
         let client = RawSocket(receiveTimeoutMilliseconds: 1000)
         let stop = StopFlag()
+        placement.pinCaller()
         let echoing = JoinableThread {
+            placement.pinAnswerer()
             var buffer = [UInt8](repeating: 0, count: 2048)
             while !stop.isSet {
                 var source = sockaddr_in()

@@ -176,62 +176,13 @@ enum ThroughputSection {
         }
 
         if plan.wants("rtt") {
-            progress("round trips: \(plan.roundTrips) raw 1-byte ping-pongs vs \(plan.roundTrips) authenticated pings vs \(plan.roundTrips) acknowledged 1-byte sends, interleaved")
-            var rawSamples: [Double] = []
-            var pingSamples: [Double] = []
-            var pingCallerSamples: [Double] = []
-            var pingsFailed = 0
-            var ackedSamples: [Double] = []
-            var receiptSamples: [Double] = []
-            var ackedFailed = 0
-            let chunk = max(1, plan.roundTrips / plan.reps)
-            for _ in 0..<plan.reps {
-                rawSamples += RawUDP.pingPong(count: chunk, warmUp: 50, size: 1)
-                let pings = pair.pings(count: chunk, warmUp: 50)
-                pingSamples += pings.node
-                pingCallerSamples += pings.caller
-                pingsFailed += pings.failed
-                let trips = pair.roundTrips(count: chunk, warmUp: 50, size: 1)
-                ackedSamples += trips.caller
-                receiptSamples += trips.receipt
-                ackedFailed += trips.failed
+            let placements = Placement.measurable
+            progress("round trips: \(plan.roundTrips) raw 1-byte ping-pongs vs \(plan.roundTrips) authenticated pings vs \(plan.roundTrips) acknowledged 1-byte sends, interleaved, pinned \(placements.map(\.rawValue).joined(separator: " and "))")
+            for placement in placements {
+                let trips = roundTrips(pair: pair, plan: plan, placement: placement)
+                trips.record(placement: placement, primary: placement == placements.first, raw: &raw, rumor: &rumor, ratios: &ratios, report: report)
             }
-            let (rawRTT, pingRTT, pingCallerRTT) = (Samples(rawSamples), Samples(pingSamples), Samples(pingCallerSamples))
-            let (ackedRTT, receiptRTT) = (Samples(ackedSamples), Samples(receiptSamples))
-            raw.append(("rtt_us", rttJSON(rawRTT)))
-            rumor.append(("rtt_us", .object([
-                ("what", .string("RumorNode.ping: authenticated SWIM ping and ack, timed by the node on its event loop")),
-                ("p50", number(pingRTT.percentile(50), digits: 3)), ("p99", number(pingRTT.percentile(99), digits: 3)),
-                ("mean", number(pingRTT.mean, digits: 3)), ("samples", .number(Double(pingRTT.values.count))),
-                ("caller_p50", number(pingCallerRTT.percentile(50), digits: 3)), ("caller_p99", number(pingCallerRTT.percentile(99), digits: 3)),
-                ("failed", .number(Double(pingsFailed))),
-            ])))
-            rumor.append(("acked_rtt_us", .object([
-                ("what", .string("acknowledged 1-byte send, timed by the caller from the call to its completion")),
-                ("p50", number(ackedRTT.percentile(50), digits: 3)), ("p99", number(ackedRTT.percentile(99), digits: 3)),
-                ("mean", number(ackedRTT.mean, digits: 3)), ("samples", .number(Double(ackedRTT.values.count))),
-                ("receipt_p50", number(receiptRTT.percentile(50), digits: 3)), ("receipt_p99", number(receiptRTT.percentile(99), digits: 3)),
-                ("failed", .number(Double(ackedFailed))),
-            ])))
-            let p50 = ratio(pingRTT.percentile(50), rawRTT.percentile(50))
-            let p99 = ratio(pingRTT.percentile(99), rawRTT.percentile(99))
-            let ackedP50 = ratio(ackedRTT.percentile(50), rawRTT.percentile(50))
-            let ackedP99 = ratio(ackedRTT.percentile(99), rawRTT.percentile(99))
-            ratios.append(("rtt_p50", number(p50, digits: 3)))
-            ratios.append(("rtt_p99", number(p99, digits: 3)))
-            ratios.append(("acked_rtt_p50", number(ackedP50, digits: 3)))
-            ratios.append(("acked_rtt_p99", number(ackedP99, digits: 3)))
-            report.row("ping", "p50 µs", rumor: format(pingRTT.percentile(50), digits: 3),
-                       baseline: "\(format(rawRTT.percentile(50), digits: 3)) raw", ratio: format(p50, digits: 3))
-            report.row("", "p99 µs", rumor: format(pingRTT.percentile(99), digits: 3),
-                       baseline: "\(format(rawRTT.percentile(99), digits: 3)) raw", ratio: format(p99, digits: 3))
-            report.row("", "p50 µs timed by the caller", rumor: format(pingCallerRTT.percentile(50), digits: 3))
-            report.row("acked 1-byte send", "round trip p50 µs", rumor: format(ackedRTT.percentile(50), digits: 3),
-                       baseline: "\(format(rawRTT.percentile(50), digits: 3)) raw", ratio: format(ackedP50, digits: 3))
-            report.row("", "p99 µs", rumor: format(ackedRTT.percentile(99), digits: 3),
-                       baseline: "\(format(rawRTT.percentile(99), digits: 3)) raw", ratio: format(ackedP99, digits: 3))
-            report.row("", "p50 µs inside the node (receipt)", rumor: format(receiptRTT.percentile(50), digits: 3))
-            report.target("ratios.rtt_p50", p50, 1.5, atLeast: false)
+            pair.place(.any)
         }
         report.set("raw", .object(raw))
         report.set("rumor", .object(rumor))
@@ -256,9 +207,24 @@ enum ThroughputSection {
         "caller \(format(Samples(runs.map(\.caller)).median, digits: 2)), loops \(format(Samples(runs.map(\.senderLoop)).median, digits: 2)) / \(format(Samples(runs.map(\.receiverLoop)).median, digits: 2))"
     }
 
-    static func rttJSON(_ samples: Samples) -> JSON {
-        .object([("p50", number(samples.percentile(50), digits: 3)), ("p99", number(samples.percentile(99), digits: 3)),
-                 ("mean", number(samples.mean, digits: 3)), ("samples", .number(Double(samples.values.count)))])
+    /// Raw ping-pongs, authenticated pings and acknowledged 1-byte sends, interleaved in `plan.reps` chunks, all
+    /// pinned to `placement`.
+    static func roundTrips(pair: NodePair, plan: BenchPlan, placement: Placement) -> RoundTrips {
+        var trips = RoundTrips()
+        let chunk = max(1, plan.roundTrips / plan.reps)
+        for _ in 0..<plan.reps {
+            trips.raw += RawUDP.pingPong(count: chunk, warmUp: 50, size: 1, placement: placement)
+            pair.place(placement)
+            let pings = pair.pings(count: chunk, warmUp: 50)
+            trips.ping += pings.node
+            trips.pingCaller += pings.caller
+            trips.pingsFailed += pings.failed
+            let acked = pair.roundTrips(count: chunk, warmUp: 50, size: 1)
+            trips.acked += acked.caller
+            trips.receipt += acked.receipt
+            trips.ackedFailed += acked.failed
+        }
+        return trips
     }
 
     static func percent(_ fraction: Double) -> String { fraction.isFinite ? "(\(format(fraction * 100, digits: 2))% lost)" : "" }
