@@ -99,6 +99,7 @@ public struct Link: Sendable {
     /// - Parameter expected: the identity expected at that address, when known; a different one is refused.
     public mutating func send(_ body: [UInt8], to address: PeerAddress, expected: NodeID? = nil, now: Instant, wallClock: UInt64,
                               effects: inout [LinkEffect]) {
+        defer { nextWake = wakeTime() }
         if let index = currentSession(at: address, for: expected), var session = sessions[index], usable(session, now: now) {
             effects.append(.send(seal(body, with: &session), to: address))
             sessions[index] = session
@@ -224,12 +225,14 @@ public struct Link: Sendable {
     /// Handles one datagram from `address`.
     public mutating func receive(_ datagram: [UInt8], from address: PeerAddress, now: Instant, wallClock: UInt64,
                                  effects: inout [LinkEffect]) {
+        defer { nextWake = wakeTime() }
         datagram.withUnsafeBytes { receive($0, from: address, now: now, wallClock: wallClock, effects: &effects) }
     }
 
     /// Handles one datagram from `address`, read where it lies (the shell's receive buffer): no copy.
     public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Instant, wallClock: UInt64,
                                  effects: inout [LinkEffect]) {
+        defer { nextWake = wakeTime() }
         guard datagram.count >= 2 else { return effects.append(.drop(.short)) }
         guard datagram.count <= PacketBody.maxDatagramSize else { return effects.append(.drop(.oversize)) }
         guard datagram[0] == SealedPacket.version else { return effects.append(.drop(.badVersion)) }
@@ -399,8 +402,13 @@ public struct Link: Sendable {
 
     // MARK: - Timers
 
-    public var nextWake: Instant {
-        // Asked on every turn of the shell's loop; usually nothing is pending.
+    /// When `tick` must next be called: the earliest retry of an unanswered handshake. Stored, and worked out
+    /// again at the end of every public mutating call, because the shell asks on every turn of its loop and a
+    /// computed property of a struct held by a class is read through a copy of the whole `Link`.
+    public private(set) var nextWake: Instant = .distantFuture
+
+    /// What `nextWake` is after a change.
+    func wakeTime() -> Instant {
         guard !pendingByIndex.isEmpty else { return .distantFuture }
         var wake = Instant.distantFuture
         for address in pendingByIndex.values {
@@ -411,6 +419,7 @@ public struct Link: Sendable {
 
     /// Retries unanswered handshakes, and forgets sessions past `rejectAfterTime`.
     public mutating func tick(now: Instant, wallClock: UInt64, effects: inout [LinkEffect]) {
+        defer { nextWake = wakeTime() }
         for (index, address) in pendingByIndex.sorted(by: { $0.key < $1.key }) {
             guard let pending = peers[address]?.pending, now - pending.sentAt >= settings.handshakeRetry else { continue }
             pendingByIndex[index] = nil

@@ -109,6 +109,7 @@ public struct Membership: Sendable {
         nextPushPullAt = now + settings.pushPullInterval * Double.random(in: 0.5...1, using: &rng)
         nextReconnectAt = now + settings.reconnectInterval
         nextReapAt = now + .seconds(1)
+        nextWake = wakeTime()
     }
 
     public var myself: Member { table[me] ?? Member(id: me, name: "", address: PeerAddress(ipv4: [0, 0, 0, 0], port: 0), state: .alive, incarnation: 0, tags: Tags(), stateChangedAt: .zero, lastHeard: nil) }
@@ -118,8 +119,13 @@ public struct Membership: Sendable {
     /// Updates waiting in the gossip queue.
     public var gossipBacklog: Int { gossip.count }
 
-    /// When `tick` must next be called.
-    public var nextWake: Instant {
+    /// When `tick` must next be called. Stored, and worked out again at the end of every public mutating call,
+    /// because the shell asks on every turn of its loop: a computed property of a struct held by a class is read
+    /// through a copy of the whole core (issue 7: 7% of a round trip's instructions, with `Link`'s).
+    public internal(set) var nextWake: Instant = .zero
+
+    /// What `nextWake` is after a change.
+    func wakeTime() -> Instant {
         var wake = min(nextProbeAt, nextGossipAt, nextPushPullAt, nextReconnectAt, nextJoinAt, nextReapAt)
         if let probe, !probe.indirectSent { wake = min(wake, probe.indirectAt) }
         for relay in relays.values { wake = min(wake, relay.expiresAt) }
@@ -132,6 +138,7 @@ public struct Membership: Sendable {
 
     /// Contacts the seeds (push-pull with each) and keeps retrying until some member answers.
     public mutating func join(seeds addresses: [PeerAddress], now: Instant, effects: inout [MembershipEffect]) {
+        defer { nextWake = wakeTime() }
         let own = myself.address
         seeds = addresses.filter { $0 != own }
         guard !seeds.isEmpty else { return }
@@ -149,12 +156,14 @@ public struct Membership: Sendable {
     /// go out in this node's state exchanges as `dead` claims that every peer accepts about live members, and
     /// would shadow those members' own `alive` claims at the same incarnation.
     public mutating func restore(_ remembered: [AliveClaim], now: Instant, effects: inout [MembershipEffect]) {
+        defer { nextWake = wakeTime() }
         let addresses = remembered.filter { $0.id != me }.map(\.address)
         if !addresses.isEmpty { join(seeds: seeds + addresses, now: now, effects: &effects) }
     }
 
     /// Leaves gracefully: announces `left` at a higher incarnation to every active member and by gossip.
     public mutating func leave(now: Instant, effects: inout [MembershipEffect]) {
+        defer { nextWake = wakeTime() }
         guard !isLeaving, var member = table[me] else { return }
         isLeaving = true
         member.incarnation = Membership.incarnation(above: member.incarnation)
@@ -172,6 +181,7 @@ public struct Membership: Sendable {
 
     /// Replaces this node's tags and gossips them at a new incarnation.
     public mutating func setTags(_ tags: Tags, now: Instant) {
+        defer { nextWake = wakeTime() }
         guard var member = table[me], !isLeaving else { return }
         member.tags = tags
         member.incarnation = Membership.incarnation(above: member.incarnation)
@@ -183,6 +193,7 @@ public struct Membership: Sendable {
 
     /// Handles the membership frames of one authenticated packet that arrived from `source`.
     public mutating func receive(_ packet: PacketBody, from source: PeerAddress, now: Instant, effects: inout [MembershipEffect]) {
+        defer { nextWake = wakeTime() }
         let sender = packet.sender
         guard sender != me else { return }
         let senderWasKnown = table.heard(sender, at: now, from: source)
@@ -231,6 +242,7 @@ public struct Membership: Sendable {
 
     /// Runs whatever is due at `now`.
     public mutating func tick(now: Instant, effects: inout [MembershipEffect]) {
+        defer { nextWake = wakeTime() }
         userPings.expire(now: now)
         expireRelays(now: now, effects: &effects)
         if var current = probe, !current.indirectSent, now >= current.indirectAt {

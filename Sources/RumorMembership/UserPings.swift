@@ -65,6 +65,7 @@ extension Membership {
     ///   - deadline: when to give up (the shell's `now` plus its timeout).
     /// - Returns: the ping's sequence number, or why nothing was sent.
     public mutating func ping(_ id: NodeID, deadline: Instant, effects: inout [MembershipEffect]) -> Result<UInt32, PingRefusal> {
+        defer { nextWake = wakeTime() }
         guard id != me, let member = table[id] else { return .failure(.notAMember) }
         guard member.isReachable else { return .failure(.unreachable) }
         guard userPings.outstanding.count + userPings.results.count < Membership.maxOutstandingPings else { return .failure(.tooMany) }
@@ -76,6 +77,7 @@ extension Membership {
 
     /// The pings answered or expired since the last call, in the order it happened.
     public mutating func takePingResults() -> [PingResult] {
+        defer { nextWake = wakeTime() }
         guard !userPings.results.isEmpty else { return [] }
         defer { userPings.results.removeAll(keepingCapacity: true) }
         return userPings.results
