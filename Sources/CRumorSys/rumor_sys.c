@@ -84,14 +84,31 @@ int rumor_thread_id(void) {
     return (int)gettid();
 }
 
+static cpu_set_t rumor_started_cpus;
+static int rumor_started_known = 0;
+
+int rumor_allowed_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    if (!rumor_started_known) {
+        rumor_started_cpus = set;
+        rumor_started_known = 1;
+    }
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++) {
+        if (CPU_ISSET(cpu, &set)) cpus[count++] = cpu;
+    }
+    return count;
+}
+
 int rumor_pin_thread(int tid, int cpu) {
     cpu_set_t set;
-    CPU_ZERO(&set);
     if (cpu < 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        for (long index = 0; index < online && index < CPU_SETSIZE; index++) CPU_SET((int)index, &set);
+        if (!rumor_started_known) { errno = EINVAL; return -1; }
+        set = rumor_started_cpus;
     } else {
         if (cpu >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_ZERO(&set);
         CPU_SET(cpu, &set);
     }
     return sched_setaffinity(tid, sizeof set, &set);

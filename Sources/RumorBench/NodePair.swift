@@ -50,11 +50,14 @@ final class NodePair {
 
     /// Pins this (calling) thread and `a`'s event loop to the placement's sending CPU, `b`'s loop to its answering
     /// CPU. A node's loop thread is found once, at start; `.any` gives every thread all CPUs back.
-    func place(_ placement: Placement) {
-        placement.pinCaller()
-        for (thread, cpu) in [(threads[1], placement.cpus.sender), (threads[2], placement.cpus.answerer)] where thread > 0 {
-            _ = rumor_pin_thread(thread, cpu)
+    /// Returns false if a thread could not be pinned (or was not found).
+    @discardableResult
+    func place(_ placement: Placement) -> Bool {
+        var pinned = placement.pinCaller()
+        for (thread, cpu) in [(threads[1], placement.cpus.sender), (threads[2], placement.cpus.answerer)] {
+            pinned = thread > 0 && rumor_pin_thread(thread, cpu) == 0 && pinned
         }
+        return pinned
     }
 
     func stop() {

@@ -19,26 +19,42 @@ enum Placement: String, CaseIterable {
     /// Wherever the scheduler puts them (the earlier, unpinned measure).
     case any
 
-    /// The CPU of the calling thread and of the sending end, and of the answering end (-1: any CPU).
+    /// The CPUs this process may run on, as it started (a container or `taskset` may leave fewer than are online).
+    static let allowedCPUs: [Int32] = {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let count = rumor_allowed_cpus(&cpus, Int32(cpus.count))
+        return count > 0 ? Array(cpus.prefix(Int(count))) : []
+    }()
+
+    /// The CPU of the calling thread and of the sending end, and of the answering end (-1: any allowed CPU): the
+    /// first two CPUs this process may use.
     var cpus: (sender: Int32, answerer: Int32) {
+        let allowed = Self.allowedCPUs
+        guard let first = allowed.first else { return (-1, -1) }
         switch self {
-        case .crossCore: (0, 1)
-        case .sameCore: (0, 0)
-        case .any: (-1, -1)
+        case .crossCore: return (first, allowed.count > 1 ? allowed[1] : first)
+        case .sameCore: return (first, first)
+        case .any: return (-1, -1)
         }
     }
 
-    /// The placements this machine can pin: cross-core needs two online CPUs.
+    /// The placements this machine can pin: cross-core needs two CPUs this process may use.
     static var measurable: [Placement] {
-        sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 ? [.crossCore, .sameCore] : [.sameCore]
+        switch allowedCPUs.count {
+        case 0: [.any]
+        case 1: [.sameCore]
+        default: [.crossCore, .sameCore]
+        }
     }
 
     /// The JSON key suffix of this placement's figures when it is not the primary one.
     var suffix: String { "_" + String(rawValue.map { $0 == "-" ? "_" : $0 }) }
 
-    /// Confines the calling thread to the sender's CPU.
-    func pinCaller() { _ = rumor_pin_thread(0, cpus.sender) }
+    /// Confines the calling thread to the sender's CPU; false if the kernel refused.
+    @discardableResult
+    func pinCaller() -> Bool { rumor_pin_thread(0, cpus.sender) == 0 }
 
     /// Confines the calling thread to the answerer's CPU (a raw echo thread calls it first thing).
-    func pinAnswerer() { _ = rumor_pin_thread(0, cpus.answerer) }
+    @discardableResult
+    func pinAnswerer() -> Bool { rumor_pin_thread(0, cpus.answerer) == 0 }
 }

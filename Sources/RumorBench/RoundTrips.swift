@@ -9,6 +9,8 @@ struct RoundTrips {
     var acked: [Double] = []
     var receipt: [Double] = []
     var ackedFailed = 0
+    /// Whether every thread was pinned as the placement says (the kernel may refuse, e.g. outside the cpuset).
+    var pinned = true
 
     /// The primary placement (cross-core where there are two CPUs) keeps the keys scripts track (`raw.rtt_us`,
     /// `rumor.rtt_us`, `ratios.rtt_p50`, …) and is judged against the target: two hosts each have their
@@ -18,7 +20,7 @@ struct RoundTrips {
         let (rawRTT, pingRTT, pingCallerRTT) = (Samples(raw), Samples(ping), Samples(pingCaller))
         let (ackedRTT, receiptRTT) = (Samples(acked), Samples(receipt))
         let suffix = primary ? "" : placement.suffix
-        let placed = ("placement", JSON.string(placement.rawValue))
+        let placed = ("placement", JSON.string(pinned ? placement.rawValue : "\(placement.rawValue) asked, not pinned: sched_setaffinity refused"))
         rawJSON.append(("rtt\(suffix)_us", .object([placed] + Self.summary(rawRTT))))
         rumor.append(("rtt\(suffix)_us", .object([
             ("what", .string("RumorNode.ping: authenticated SWIM ping and ack, timed by the node on its event loop")), placed,

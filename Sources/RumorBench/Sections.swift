@@ -214,7 +214,7 @@ enum ThroughputSection {
         let chunk = max(1, plan.roundTrips / plan.reps)
         for _ in 0..<plan.reps {
             trips.raw += RawUDP.pingPong(count: chunk, warmUp: 50, size: 1, placement: placement)
-            pair.place(placement)
+            if !pair.place(placement) { trips.pinned = false }
             let pings = pair.pings(count: chunk, warmUp: 50)
             trips.ping += pings.node
             trips.pingCaller += pings.caller

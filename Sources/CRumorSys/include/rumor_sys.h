@@ -47,8 +47,13 @@ int rumor_send_batch(int fd, rumor_datagram *batch, unsigned count);
 /// many arrived (0 when none was waiting), or -1 with errno on another error.
 int rumor_receive_batch(int fd, rumor_datagram *batch, unsigned count);
 
-/// Confines thread `tid` (0: the calling thread) to CPU `cpu`, or to every CPU when `cpu` is negative. Returns 0,
-/// or -1 with errno. The bench's round-trip section uses it to choose where each end of a ping-pong runs.
+/// Confines thread `tid` (0: the calling thread) to CPU `cpu`, or to every CPU the process started with when `cpu`
+/// is negative. Returns 0, or -1 with errno. The bench's round-trip section uses it to choose where each end of a
+/// ping-pong runs.
 int rumor_pin_thread(int tid, int cpu);
+
+/// Writes up to `capacity` CPU numbers the calling thread may run on to `cpus`, ascending; returns how many, or -1.
+/// The first call also remembers them as the set `rumor_pin_thread(tid, -1)` restores.
+int rumor_allowed_cpus(int *cpus, int capacity);
 
 #endif
