@@ -105,7 +105,7 @@ struct ProcessMesh {
             startup: Double(lastReady - joinStart) / 1e9,
             convergence: Double(converged - lastReady) / 1e9,
             idleWindow: elapsed,
-            cpuSecondsPerMinute: Samples(zip(cpuBefore, cpuAfter).map { Double($1.cpuTicks - $0.cpuTicks) / ProcessSample.ticksPerSecond / elapsed * 60 }),
+            cpuSecondsPerMinute: Samples(zip(cpuBefore, cpuAfter).map { Double($1.cpuNanoseconds > $0.cpuNanoseconds ? $1.cpuNanoseconds - $0.cpuNanoseconds : 0) / 1e9 / elapsed * 60 }),
             rssMiB: Samples(cpuAfter.map { Double($0.rssKiB) / 1024 }),
             rssAnonMiB: Samples(cpuAfter.map { Double($0.rssAnonKiB) / 1024 }),
             pssMiB: Samples(cpuAfter.map { Double($0.pssKiB) / 1024 }),
