@@ -193,7 +193,7 @@ public final class ControlServer: Sendable {
                 return reply(fd, ControlJSON.failure("bad_request", "keys needs \"action\": list, install, use or remove"))
             }
             let timeout = request["timeout"]?.doubleValue ?? 10
-            guard timeout > 0, timeout <= 3600 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in (0, 3600] seconds")) }
+            guard timeout > 0, timeout <= 86_400 else { return reply(fd, ControlJSON.failure("bad_request", "timeout must be in (0, 86400] seconds")) }
             let local = request["local"]?.boolValue ?? false
             let report = blocking { self.node.keys(action, local: local, timeout: .milliseconds(Int64(timeout * 1000)), completion: $0) }
             return reply(fd, ControlJSON.keyReport(report, action: action))

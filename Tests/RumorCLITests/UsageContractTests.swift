@@ -70,6 +70,20 @@ struct UsageContractTests {
         #expect(install.exitCode == 0 && install.stdout.contains("USAGE: rumor keys install"), "\(install)")
     }
 
+    /// The CLI takes `keys --timeout` up to 86400, as for `send`; the node once refused more than 3600 with
+    /// `bad_request`, so `rumor keys list --timeout 5000` failed with exit 1 after its own check had passed.
+    @Test("keys accepts every --timeout the CLI accepts")
+    func keysTimeoutUpToADay() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        _ = try home.start("a")
+        for timeout in ["5000", "86400"] {
+            let list = try home.client("keys", node: "a", ["list", "--local", "--timeout", timeout])
+            #expect(list.exitCode == 0 && list.stdout.hasPrefix("NODE "), "\(list)")
+        }
+        CommandErrorTests.expectRefusal(try home.client("keys", node: "a", ["list", "--timeout", "86401"]), code: 64, mentioning: "86400")
+    }
+
     @Test("peers prints aligned columns without trailing spaces")
     func peersWithoutTrailingSpaces() throws {
         let home = try RumorHome()
