@@ -240,7 +240,10 @@ struct Watch: ParsableCommand {
 struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Wait until the node sees at least N alive members (itself included).",
-        discussion: "Exits 0 as soon as the condition holds, 75 on timeout."
+        discussion: """
+            Exits 0 as soon as the condition holds, 75 on timeout. A node that is still starting (no control \
+            socket yet) is waited for too: 69 only if it is not up by the end of --timeout.
+            """
     )
 
     @OptionGroup var target: NodeOption
@@ -255,7 +258,23 @@ struct Wait: ParsableCommand {
 
     func run() throws {
         let seconds = try parseTimeout(timeout, default: 30)
-        let response = try target.connect().call(.object([("op", .string("wait")), ("alive", .number(Double(alive))), ("timeout", .number(seconds))]))
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        // `rumor start NAME &` then `rumor wait --node NAME` is how scripts start a mesh: the node may not have
+        // made its control socket yet. Try again every 20 ms until the deadline; the last failure is the answer.
+        var client: ControlClient
+        while true {
+            do {
+                client = try target.connect()
+                break
+            } catch let failure as CLIFailure where failure.code == ExitStatus.unavailable && clock.now < deadline {
+                let left = deadline - clock.now
+                usleep(UInt32(clamping: min(left, .milliseconds(20)).components.attoseconds / 1_000_000_000_000))
+            }
+        }
+        let left = max(.zero, deadline - clock.now)
+        let remaining = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+        let response = try client.call(.object([("op", .string("wait")), ("alive", .number(Double(alive))), ("timeout", .number(remaining))]))
         print("alive=\(response["alive"]?.intValue ?? alive)")
     }
 }
