@@ -209,7 +209,14 @@ public final class ControlServer: Sendable {
             case .failure(let error): return reply(fd, ControlJSON.failure(ControlJSON.errorCode(error), error.description))
             }
         case "watch":
-            return watch(fd)
+            var since: Int64?
+            if let value = request["since"] {
+                guard let seconds = value.doubleValue, seconds.isFinite, seconds >= 0, seconds < 1e10 else {
+                    return reply(fd, ControlJSON.failure("bad_request", "since must be seconds since 1970 (a number ≥ 0)"))
+                }
+                since = Int64(seconds * 1e9)
+            }
+            return watch(fd, since: since)
         case "inbox":
             let (messages, dropped) = node.inbox(clear: request["clear"]?.boolValue ?? false)
             return reply(fd, .object([
@@ -240,11 +247,12 @@ public final class ControlServer: Sendable {
         }
     }
 
-    /// Streams events to the client until it disconnects or the node stops.
-    private func watch(_ fd: Int32) -> Bool {
+    /// Streams events to the client until it disconnects or the node stops; first, those of the last few seconds
+    /// from `since` on (wall-clock nanoseconds), if given.
+    private func watch(_ fd: Int32, since: Int64?) -> Bool {
         let wake = WakeSignal()
         let backlog = Mutex<(lines: [String], dropped: Int, stopped: Bool)>(([], 0, false))
-        let token = node.subscribe { event in
+        let token = node.subscribe(replayingSince: since) { event in
             backlog.withLock { state in
                 if state.lines.count >= ControlServer.maxWatchBacklog {
                     state.lines.removeFirst()

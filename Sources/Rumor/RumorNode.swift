@@ -190,7 +190,9 @@ public final class RumorNode: Sendable {
     public func inbox(clear: Bool = false) -> (messages: [ReceivedMessage], dropped: Int) { loop.hub.inbox(clear: clear) }
 
     /// Subscribes to events; the handler runs on the event loop thread and must return quickly.
-    package func subscribe(_ handler: @escaping @Sendable (NodeEvent) -> Void) -> UInt64 { loop.hub.subscribe(handler) }
+    package func subscribe(replayingSince since: Int64? = nil, _ handler: @escaping @Sendable (NodeEvent) -> Void) -> UInt64 {
+        loop.hub.subscribe(replayingSince: since, handler)
+    }
     package func unsubscribe(_ token: UInt64) { loop.hub.unsubscribe(token) }
 
     /// Starts a graceful leave; `completion` runs once the node has stopped.

@@ -64,7 +64,7 @@ struct Chat: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // One connection streams events (read on its own thread), another carries our requests.
         let watcher = try target.connect()
-        _ = try watcher.call(.object([("op", .string("watch"))]))
+        _ = try watcher.call(.object([("op", .string("watch")), ("since", .number(ProcessStart.seconds))]))
         let requests = try target.connect()
         let me = target.node
         let handoff = Handoff(watcher)

@@ -213,7 +213,7 @@ struct Watch: ParsableCommand {
         signal(SIGINT) { _ in _exit(0) }
         signal(SIGPIPE) { _ in _exit(0) }
         let client = try target.connect()
-        _ = try client.call(.object([("op", .string("watch"))]))
+        _ = try client.call(.object([("op", .string("watch")), ("since", .number(ProcessStart.seconds))]))
         while let event = try client.next() {
             if json {
                 print(event.text)

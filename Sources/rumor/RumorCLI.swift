@@ -33,9 +33,21 @@ struct RumorCommand: ParsableCommand {
     )
 }
 
+/// When this process started (wall clock, seconds since 1970, read first thing in `main`). `watch` and `chat`
+/// ask the node for the events since then, so a watcher started in the background of a script is shown a
+/// message that arrived while it was still connecting.
+enum ProcessStart {
+    static let seconds: Double = {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }()
+}
+
 @main
 enum Main {
     static func main() {
+        _ = ProcessStart.seconds
         // Scripts read our stdout through pipes: flush every line.
         rumor_stdout_line_buffered()
         do {

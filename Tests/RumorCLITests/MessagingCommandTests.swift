@@ -57,6 +57,27 @@ import Testing
         #expect(try home.client("inbox", node: "b", ["--json"]).stdout.isEmpty)
     }
 
+    /// `watch` asks for the events since its own start (to close the race of `watch &` then `send`), so a
+    /// message that arrived before it started is not shown, and stays in the inbox.
+    @Test(.timeLimit(.minutes(1)))
+    func aWatchShowsNothingFromBeforeItStarted() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        try home.startPair()
+        let sent = try home.client("send", node: "a", ["b", "early"])
+        #expect(sent.exitCode == 0, "\(sent)")
+        let watcher = try home.watch("b", syncingWith: "a")
+        let late = try home.client("send", node: "a", ["b", "late"])
+        #expect(late.exitCode == 0, "\(late)")
+        #expect(try watcher.next(within: .seconds(5)) { $0["text"] as? String == "late" } != nil)
+        #expect(!watcher.events.contains { $0["text"] as? String == "early" }, "\(watcher.events)")
+        let inbox = try home.client("inbox", node: "b", ["--json"])
+        let texts = inbox.stdout.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["text"] as? String
+        }
+        #expect(texts.filter { !$0.hasPrefix("watch-sync-") } == ["early"], "\(inbox)")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aFullInboxDropsTheOldestAndCountsThem() throws {
         let home = try RumorHome()
