@@ -131,6 +131,7 @@ public final class ControlServer: Sendable {
         guard case .object = request, let op = request["op"]?.stringValue else {
             return reply(fd, ControlJSON.failure("bad_request", "a request is a JSON object with a string field \"op\""))
         }
+        if let problem = Self.mistypedField(in: request, op: op) { return reply(fd, ControlJSON.failure("bad_request", problem)) }
         switch op {
         case "ping":
             return reply(fd, .object([("ok", .bool(true)), ("name", .string(node.name)), ("id", .string(node.id.hex))]))
@@ -210,8 +211,8 @@ public final class ControlServer: Sendable {
             }
         case "watch":
             var since: Int64?
-            if let value = request["since"] {
-                guard let seconds = value.doubleValue, seconds.isFinite, seconds >= 0, seconds < 1e10 else {
+            if let seconds = request["since"]?.doubleValue {
+                guard seconds.isFinite, seconds >= 0, seconds < 1e10 else {
                     return reply(fd, ControlJSON.failure("bad_request", "since must be seconds since 1970 (a number ≥ 0)"))
                 }
                 since = Int64(seconds * 1e9)
@@ -245,6 +246,34 @@ public final class ControlServer: Sendable {
         default:
             return reply(fd, ControlJSON.failure("bad_request", "unknown op '\(op)'"))
         }
+    }
+
+    /// The JSON type each optional field of an op must have when it is present (absent or null: its default).
+    static let optionalFields: [String: [(name: String, type: String)]] = [
+        "send": [("timeout", "number"), ("unreliable", "bool")],
+        "keys": [("timeout", "number"), ("local", "bool")],
+        "wait": [("timeout", "number")],
+        "watch": [("since", "number")],
+        "inbox": [("clear", "bool")],
+        "tags": [("set", "object"), ("delete", "array")],
+    ]
+
+    /// Why an optional field of `request` is malformed, or nil. A wrong type is refused, not taken as the default:
+    /// `"timeout":"5"` silently meaning 10 s would be a lie to the client.
+    static func mistypedField(in request: JSON, op: String) -> String? {
+        for field in optionalFields[op] ?? [] {
+            guard let value = request[field.name] else { continue }
+            let matches: Bool
+            switch (value, field.type) {
+            case (.null, _), (.number, "number"), (.bool, "bool"), (.object, "object"): matches = true
+            case (.array(let items), "array"): matches = items.allSatisfy { $0.stringValue != nil }
+            default: matches = false
+            }
+            if !matches {
+                return "\(op): \"\(field.name)\" must be \(field.type == "array" ? "an array of strings" : field.type == "object" ? "an object" : "a \(field.type)")"
+            }
+        }
+        return nil
     }
 
     /// Streams events to the client until it disconnects or the node stops; first, those of the last few seconds
