@@ -40,8 +40,9 @@ struct CommandErrorTests {
         #expect(try home.peers(of: "a").map(\.name) == ["a"])
     }
 
+    /// `wait` waits for a node that is still starting (WaitForStartTests), so it says 69 once its timeout ends.
     @Test("commands for a node that is not running exit 69", arguments: [
-        ["peers"], ["status"], ["leave"], ["watch"], ["wait", "--alive", "1"], ["send", "b", "hi"],
+        ["peers"], ["status"], ["leave"], ["watch"], ["wait", "--alive", "1", "--timeout", "1"], ["send", "b", "hi"],
     ])
     func nodeNotRunning(_ command: [String]) throws {
         let home = try RumorHome()
