@@ -93,22 +93,46 @@ struct EventReplayTests {
     func concurrentEmitAndSubscribe() async {
         let hub = EventHub(inboxCapacity: 16, inboxByteCapacity: 1 << 20)
         let since = wallClockNanoseconds()
-        let total = 5_000
         let seen = Seen()
-        await withTaskGroup(of: Void.self) { group in
+        let subscribed = Flag()
+        let after = 2_000
+        // The stream stamps each event with the wall clock as it is emitted, as a node does, and goes on until
+        // the subscriber is in and `after` more events have followed, so the join lands mid-stream however
+        // late a loaded machine schedules the subscribing task (bounded: 60 s or a billion events).
+        let last = await withTaskGroup(of: Int?.self) { group -> Int? in
             group.addTask {
-                for index in 0..<total { hub.emit(Self.message("e\(index)", at: since + Int64(index))) }
+                let deadline = ContinuousClock.now + .seconds(60)
+                var index = 0
+                var remaining = after
+                while remaining > 0, index < 1_000_000_000, ContinuousClock.now < deadline {
+                    hub.emit(Self.message("e\(index)", at: wallClockNanoseconds()))
+                    index += 1
+                    if subscribed.isSet { remaining -= 1 } else if index % 64 == 0 { await Task.yield() }
+                }
+                return index - 1
             }
             group.addTask {
-                // Joins somewhere in the middle of the stream.
                 while hub.inboxStatus.count < 3 && hub.inboxStatus.dropped == 0 { await Task.yield() }
                 _ = hub.subscribe(replayingSince: since) { event in seen.add(event) }
+                subscribed.set()
+                return nil
             }
+            var last: Int?
+            for await value in group { if let value { last = value } }
+            return last
         }
         let numbers = Self.texts(seen.all).compactMap { Int($0.dropFirst()) }
-        #expect(numbers.last == total - 1, "the subscriber missed the end of the stream")
+        #expect(numbers.count >= after, "the subscriber joined while the stream was running")
+        #expect(numbers.last == last, "the subscriber missed the end of the stream")
         #expect(Set(numbers).count == numbers.count, "an event arrived twice")
         #expect(numbers == numbers.sorted(), "events out of order")
-        if let first = numbers.first { #expect(numbers == Array(first..<total), "a gap after the first event") }
+        if let first = numbers.first, let last { #expect(numbers == Array(first...last), "a gap after the first event") }
+    }
+
+    /// Set once, read from another task.
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 }
