@@ -85,7 +85,7 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
         let receipt = try await b.send(payload, to: "c", timeout: .seconds(5))
         #expect(receipt.peer == "c")
         #expect(receipt.peerID == c.id)
-        let event = await firstEvent(inbox, timeout: .seconds(5)) { if case .message = $0 { return true } else { return false } }
+        let event = await firstEvent(inbox, timeout: .seconds(30)) { if case .message = $0 { return true } else { return false } }
         guard case .message(let message)? = event else {
             Issue.record("c never received the message")
             return
@@ -100,7 +100,7 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
 
         let watcher = a.events()
         await c.leave()
-        let left = await firstEvent(watcher, timeout: .seconds(5)) { event in
+        let left = await firstEvent(watcher, timeout: .seconds(30)) { event in
             if case .member(let member) = event { return member.name == "c" && member.state == .left }
             return false
         }
