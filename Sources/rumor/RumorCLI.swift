@@ -33,15 +33,52 @@ struct RumorCommand: ParsableCommand {
     )
 }
 
-/// When this process started (wall clock, seconds since 1970, read first thing in `main`). `watch` and `chat`
-/// ask the node for the events since then, so a watcher started in the background of a script is shown a
-/// message that arrived while it was still connecting.
+/// When this process started (wall clock, seconds since 1970). `watch` and `chat` ask the node for the events
+/// since then, so a watcher started in the background of a script is shown a message that arrived while it
+/// was still loading and connecting.
+///
+/// It is the earlier of two moments, both at or after the kernel created the process: the time `main` began
+/// (read first thing there), and the process's start time from `/proc/self/stat` rounded up to the next clock
+/// tick (10 ms). On a loaded machine the binary can take longer than a tick to reach `main`; the tick then
+/// gives the earlier moment. Rounding up, never down, keeps out anything from before the process existed.
 enum ProcessStart {
     static let seconds: Double = {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+        let reachedMain = clockSeconds(CLOCK_REALTIME)
+        guard let started = kernelStartTick() else { return reachedMain }
+        // The tick count is on the boot clock; carry it onto the wall clock.
+        let wallMinusBoot = reachedMain - clockSeconds(CLOCK_BOOTTIME)
+        return min(reachedMain, started + wallMinusBoot)
     }()
+
+    private static func clockSeconds(_ clock: clockid_t) -> Double {
+        var spec = timespec()
+        clock_gettime(clock, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    /// The end of the clock tick in which the kernel started this process, in seconds on the boot clock;
+    /// nil when `/proc` cannot tell.
+    private static func kernelStartTick() -> Double? {
+        let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
+        guard ticksPerSecond > 0 else { return nil }
+        let fd = open("/proc/self/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return startTick(stat: buffer[..<count]).map { Double($0 + 1) / Double(ticksPerSecond) }
+    }
+
+    /// Field 22 (`starttime`) of a `/proc/PID/stat` line. The command name (field 2) is in parentheses and
+    /// may itself hold spaces and parentheses, so the fields are counted from the last `)`.
+    static func startTick(stat: ArraySlice<UInt8>) -> UInt64? {
+        guard let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
+        // After the name come field 3 (state) onwards: starttime, field 22, is the 20th of them.
+        guard fields.count >= 20 else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
+    }
 }
 
 @main

@@ -78,6 +78,26 @@ import Testing
         #expect(texts.filter { !$0.hasPrefix("watch-sync-") } == ["early"], "\(inbox)")
     }
 
+    /// A watch started in the background of a script can reach `main` after a message sent just behind it was
+    /// acknowledged: on a loaded machine, or behind a wrapper script that execs it. The process already existed,
+    /// so the message is after its start and must be shown.
+    @Test(.timeLimit(.minutes(1)))
+    func aWatchThatReachesMainLateStillShowsAMessageSentAfterItsProcessStarted() throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        try home.startPair()
+        let gate = Pipe()
+        let command = try home.launchShell(#"read go; exec "$0" watch --home "$1" --node b --json"#, input: gate)
+        // The kernel's start time counts 10 ms ticks and the watch rounds it up: let the tick end first, so the
+        // message below arrives after the start time the watch can know, not merely after the real one.
+        usleep(30_000)
+        let sent = try home.client("send", node: "a", ["b", "while-loading"])
+        #expect(sent.exitCode == 0, "\(sent)")
+        gate.fileHandleForWriting.write(Data("go\n".utf8))
+        let watcher = Watcher(command)
+        #expect(try watcher.next(within: .seconds(10)) { $0["text"] as? String == "while-loading" } != nil, "\(watcher.events)")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aFullInboxDropsTheOldestAndCountsThem() throws {
         let home = try RumorHome()

@@ -44,14 +44,18 @@ final class LaunchedCommand {
     private let stderrPipe = Pipe()
     private let started = ContinuousClock.now
 
-    /// Launches `rumor ARGUMENTS` with the test's environment minus `RUMOR_HOME`, plus `environment`
-    /// (a nil value removes a variable). Standard input is /dev/null.
-    init(_ arguments: [String], environment: [String: String?] = [:], standardInputPath: String? = nil) throws {
+    /// Launches `rumor ARGUMENTS` (or `executable ARGUMENTS`) with the test's environment minus `RUMOR_HOME`,
+    /// plus `environment` (a nil value removes a variable). Standard input is /dev/null unless a path or pipe
+    /// is given.
+    init(_ arguments: [String], executable: String? = nil, environment: [String: String?] = [:],
+         standardInputPath: String? = nil, standardInputPipe: Pipe? = nil) throws {
         self.arguments = arguments
-        process.executableURL = URL(fileURLWithPath: try RumorBinary.path())
+        process.executableURL = URL(fileURLWithPath: try executable ?? RumorBinary.path())
         process.arguments = arguments
         process.environment = Self.environment(with: environment)
-        if let standardInputPath {
+        if let standardInputPipe {
+            process.standardInput = standardInputPipe
+        } else if let standardInputPath {
             guard let input = FileHandle(forReadingAtPath: standardInputPath) else { throw HarnessError("cannot read \(standardInputPath)") }
             process.standardInput = input
         } else {

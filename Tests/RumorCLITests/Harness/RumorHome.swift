@@ -114,6 +114,14 @@ final class RumorHome {
         return command
     }
 
+    /// Launches `/bin/sh -c SCRIPT` with `$0` the rumor binary and `$1` this home, its stdin fed from `input`;
+    /// shutdown kills it (or the rumor it became) if the test has not finished it.
+    func launchShell(_ script: String, input: Pipe) throws -> LaunchedCommand {
+        let command = try LaunchedCommand(["-c", script, try RumorBinary.path(), path], executable: "/bin/sh", standardInputPipe: input)
+        processes.append(command.process)
+        return command
+    }
+
     /// Runs `rumor ARGUMENTS` exactly as given and waits for it to finish.
     func rumor(_ arguments: [String], environment: [String: String?] = [:], timeout: Duration = .seconds(20)) throws -> CommandResult {
         try LaunchedCommand(arguments, environment: environment).finish(timeout: timeout)
