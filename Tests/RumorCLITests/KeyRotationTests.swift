@@ -22,6 +22,9 @@ import Testing
         let oldKey = home.path + "/network.key"
         #expect(try home.rumor(["keygen", "--out", newKey]).exitCode == 0)
         for (action, argument) in [("install", newKey), ("use", newKey), ("remove", oldKey)] {
+            // `keys` asks the members node1 sees alive; on a loaded machine one may be briefly suspect, and the
+            // step would then (rightly) report 4 nodes. Start each step from a view with all five alive.
+            try home.waitUntil(["node1"], see: names, within: .seconds(10))
             let result = try home.client("keys", node: "node1", [action, argument, "--json"])
             #expect(result.exitCode == 0, "\(result)")
             let report = try result.json() as? [String: Any]
