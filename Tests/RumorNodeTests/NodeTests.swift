@@ -160,13 +160,8 @@ func firstEvent(_ events: AsyncStream<NodeEvent>, timeout: Duration, where match
             fire([1, 4, 0, 0] + (0..<100).map { _ in UInt8.random(in: 0...255, using: &rng) })
             sent += 1
         }
-        // The node must have counted (nearly) everything; wait for that with a deadline.
-        var after = before
-        for _ in 0..<100 {
-            after = try #require(await a.status()).traffic
-            if after.droppedTotal - before.droppedTotal >= sent { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // The node must count every one of them, once; wait for that, not for a fixed time.
+        let after = try await observe { try #require(await a.status()).traffic } until: { $0.droppedTotal - before.droppedTotal >= sent }
         #expect(after.droppedTotal - before.droppedTotal == sent)
         #expect((after.dropped[.short] ?? 0) >= 2)
         #expect((after.dropped[.oversize] ?? 0) >= 2)
