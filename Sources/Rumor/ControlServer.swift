@@ -114,7 +114,7 @@ public final class ControlServer: Sendable {
 
     /// Runs `start` with a completion and blocks this client thread until it is called.
     private func blocking<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) -> Void) -> T {
-        let box = Mutex<T?>(nil)
+        let box = Locked<T?>(nil)
         let wake = WakeSignal()
         start { value in
             box.withLock { $0 = value }
@@ -280,7 +280,7 @@ public final class ControlServer: Sendable {
     /// from `since` on (wall-clock nanoseconds), if given.
     private func watch(_ fd: Int32, since: Int64?) -> Bool {
         let wake = WakeSignal()
-        let backlog = Mutex<(lines: [String], dropped: Int, stopped: Bool)>(([], 0, false))
+        let backlog = Locked<(lines: [String], dropped: Int, stopped: Bool)>(([], 0, false))
         let token = node.subscribe(replayingSince: since) { event in
             backlog.withLock { state in
                 if state.lines.count >= ControlServer.maxWatchBacklog {

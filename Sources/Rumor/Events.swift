@@ -1,6 +1,5 @@
 import RumorMembership
 import RumorWire
-import Synchronization
 
 /// Something a node's consumers hear about: a message or a membership change.
 public enum NodeEvent: Sendable, Equatable {
@@ -63,7 +62,7 @@ final class EventHub: Sendable {
         var recent = RecentEvents()
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(inboxCapacity: Int, inboxByteCapacity: Int) {
         self.inboxCapacity = inboxCapacity

@@ -35,16 +35,16 @@ final class NodeLoop: @unchecked Sendable {
     let files: NodeFiles
     let startedAt: Int64
     private let wakeDescriptor: Int32
-    private let queue = Mutex<(commands: [Command], cancels: [@Sendable () -> Void], stopped: Bool)>(([], [], false))
-    private let finished = Mutex<(stopped: Bool, next: UInt64, callbacks: [UInt64: @Sendable () -> Void])>((false, 0, [:]))
+    private let queue = Locked<(commands: [Command], cancels: [@Sendable () -> Void], stopped: Bool)>(([], [], false))
+    private let finished = Locked<(stopped: Bool, next: UInt64, callbacks: [UInt64: @Sendable () -> Void])>((false, 0, [:]))
     /// Fire-and-forget datagrams handed over by other threads: no closure, no completion hop and no wake-up per
     /// datagram. The loop takes them all in one swap per turn (`sendPostedDatagrams`).
-    private let posted = Mutex(PostedDatagrams())
+    private let posted = Locked(PostedDatagrams())
     /// Signalled once for each caller that waited for room in `posted`.
     private let postedRoom = DispatchSemaphore(value: 0)
     /// Names of the active members other than this node, readable from any thread: how a datagram's peer name is
     /// resolved on the caller's thread. Kept by the loop as members change.
-    private let directory = Mutex<[String: NodeID]>([:])
+    private let directory = Locked<[String: NodeID]>([:])
 
     /// The loop thread's kernel thread id (0 until it runs): a datagram posted from the loop itself (an event
     /// handler) must never wait for the loop.

@@ -1,14 +1,14 @@
-import Rumor
-import Synchronization
+@testable import Rumor
 import Testing
 
 /// Fire-and-forget datagrams between two real nodes on 127.0.0.1: the path `rumor send --unreliable` and
 /// `RumorNode.sendUnreliable` take, posted to the event loop without a closure per datagram and sent in batches.
 @Suite(.serialized) struct DatagramTests {
-    /// A value shared with event handlers (which run on a node's loop thread).
+    /// A value shared with event handlers (which run on a node's loop thread), behind the node's own lock type
+    /// so that ThreadSanitizer sees the ordering (Locked.swift).
     final class Shared<Value: Sendable>: Sendable {
-        let value: Mutex<Value>
-        init(_ value: Value) { self.value = Mutex(value) }
+        let value: Locked<Value>
+        init(_ value: Value) { self.value = Locked(value) }
         func update(_ body: (inout Value) -> Void) { value.withLock { body(&$0) } }
         var current: Value { value.withLock { $0 } }
     }

@@ -10,7 +10,7 @@ import Testing
 struct EventReplayTests {
     /// What a handler was given, readable from the test.
     final class Seen: Sendable {
-        private let events = Mutex<[NodeEvent]>([])
+        private let events = Locked<[NodeEvent]>([])
         func add(_ event: NodeEvent) { events.withLock { $0.append(event) } }
         var all: [NodeEvent] { events.withLock { $0 } }
         func clear() { events.withLock { $0.removeAll() } }
