@@ -110,7 +110,17 @@ enum Main {
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
-        let line = "rumor: \(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)\n"
+        let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+        // One line, whatever the input it quotes: a node name or path given with a newline in it is shown escaped.
+        var line = "rumor: "
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            default: line.unicodeScalars.append(scalar)
+            }
+        }
+        line += "\n"
         rumor_flush_stdout()
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }

@@ -26,7 +26,9 @@ struct CommandErrorTests {
         Self.expectRefusal(try home.client("send", node: "a", ["deadbeef00", "hi"]), code: 65, mentioning: "deadbeef00")
         Self.expectRefusal(try home.client("send", node: "a", ["", "hi"]), code: 64)
         Self.expectRefusal(try home.client("send", node: "a", ["a", "hi", "--timeout", "0"]), code: 64)
-        for badName in ["a/b", "../a", "", "-a"] {
+        // An error quoting input with a line break in it is still one line.
+        Self.expectRefusal(try home.client("send", node: "a", ["gh\nost", "hi"]), code: 65, mentioning: "gh\\nost")
+        for badName in ["a/b", "../a", "", "-a", "a\nb", "a\r\nb"] {
             Self.expectRefusal(try home.rumor(["peers", "--home", home.path, "--node=\(badName)"]), code: 64)
         }
 
