@@ -35,37 +35,60 @@ enum MessageOperand {
     /// - Throws: `CLIFailure` (exit 64) for an unknown word of one dash outside MESSAGE's place.
     static func rewrite(_ arguments: [String]) throws -> [String] {
         guard let command = arguments.first, let spellings = commands[command] else { return arguments }
-        var options = [command]
-        var operands: [String] = []
-        var messageMoved = false
-        var index = 1
-        while index < arguments.count {
-            let word = arguments[index]
+        let words = Array(arguments.dropFirst())
+        let roles = try roles(of: words, spellings)
+        guard roles.contains(.dashOperand) else { return arguments }
+        let options = zip(words, roles).filter { $0.1 == .option }.map(\.0)
+        let operands = zip(words, roles).filter { $0.1 == .operand || $0.1 == .dashOperand }.map(\.0)
+        return [command] + options + ["--"] + operands
+    }
+
+    /// How the parser reads a word after the command name, once `rewrite` has run.
+    enum Role: Equatable {
+        /// An option or an option's value.
+        case option
+        case operand
+        /// A dash-led word in MESSAGE's place, taken as MESSAGE.
+        case dashOperand
+        /// The `--` that makes the rest operands.
+        case terminator
+    }
+
+    /// The role of each of `words` (the words after the command name), in order.
+    /// - Throws: `CLIFailure` (exit 64) for an unknown word of one dash outside MESSAGE's place.
+    static func roles(of words: [String], _ spellings: Spellings) throws -> [Role] {
+        var roles: [Role] = []
+        var operands = 0
+        var index = 0
+        while index < words.count {
+            let word = words[index]
             index += 1
             if word == "--" {
-                operands += arguments[index...]
+                roles.append(.terminator)
+                roles += Array(repeating: .operand, count: words.count - index)
                 break
             }
             if spellings.valued.contains(word) {
-                options.append(word)
-                if index < arguments.count {
-                    options.append(arguments[index])
+                roles.append(.option)
+                if index < words.count {
+                    roles.append(.option)
                     index += 1
                 }
             } else if spellings.flags.contains(word) || standardFlags.contains(word) || isValuedWithEquals(word, spellings) {
-                options.append(word)
-            } else if word.hasPrefix("-"), word != "-", operands.count == spellings.operandsBeforeMessage {
-                operands.append(word)
-                messageMoved = true
+                roles.append(.option)
+            } else if word.hasPrefix("-"), word != "-", operands == spellings.operandsBeforeMessage {
+                roles.append(.dashOperand)
+                operands += 1
             } else if word.hasPrefix("--") {
-                options.append(word)
+                roles.append(.option)
             } else if word.hasPrefix("-"), word != "-" {
                 throw CLIFailure(message: "Unknown option '\(word)'", code: ExitStatus.usage)
             } else {
-                operands.append(word)
+                roles.append(.operand)
+                operands += 1
             }
         }
-        return messageMoved ? options + ["--"] + operands : arguments
+        return roles
     }
 
     /// `--node=a`: a valued option with its value in the same word.
