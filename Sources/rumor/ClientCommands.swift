@@ -71,10 +71,13 @@ struct Send: ParsableCommand {
                  ("unreliable", .bool(unreliable))])
     }
 
+    /// The node's limit for one message of this send.
+    var limit: Int { unreliable ? MessageBody.datagramLimit : MessageBody.directLimit }
+
     func run() throws {
         let seconds = try parseTimeout(timeout, default: 10, positive: true)
         if lines { return try sendLines(seconds: seconds) }
-        let body = try readBody()
+        let body = try MessageBody.read(message: message, file: file, limit: limit)
         let response = try target.connect().call(request(body, seconds: seconds))
         if json {
             print(response.text)
@@ -96,6 +99,12 @@ struct Send: ParsableCommand {
         var taken = 0
         var failures: [(line: Int, code: String, error: String)] = []
         for (index, body) in bodies.enumerated() {
+            // Refused here, not by the node: an oversized body may not fit in a request line at all.
+            if let error = MessageBody.oversize(body, limit: limit) {
+                failures.append((index + 1, ControlJSON.errorCode(error), error.description))
+                writeError("rumor: line \(index + 1): \(error.description)")
+                continue
+            }
             try client.send(request(body, seconds: seconds))
             guard let response = try client.next() else {
                 throw CLIFailure(message: "node '\(target.node)' closed the connection after \(taken) messages", code: ExitStatus.unavailable)
@@ -130,17 +139,6 @@ struct Send: ParsableCommand {
             let code = codes.count == 1 ? ControlClient.exitCode(forErrorCode: codes.first ?? "") : ExitStatus.failure
             throw ExitCode(code == ExitStatus.ok ? ExitStatus.failure : code)
         }
-    }
-
-    func readBody() throws -> [UInt8] {
-        if let message { return Array(message.utf8) }
-        if let file {
-            guard let bytes = readFile(file) else {
-                throw CLIFailure(message: "cannot read --file \(file): \(String(cString: strerror(errno)))", code: ExitStatus.dataError)
-            }
-            return bytes
-        }
-        return readAll(STDIN_FILENO) ?? []
     }
 }
 
