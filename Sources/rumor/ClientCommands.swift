@@ -92,7 +92,7 @@ struct Send: ParsableCommand {
     /// order even across retransmissions). Failures are reported per line on stderr; the summary comes last.
     /// With --unreliable nothing is acknowledged: the summary counts the lines the node took for sending.
     func sendLines(seconds: Double) throws {
-        let input = readAll(STDIN_FILENO) ?? []
+        let input = try MessageBody.readStandardInput()
         var bodies = input.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
         if bodies.last?.isEmpty == true { bodies.removeLast() }
         let client = try target.connect()

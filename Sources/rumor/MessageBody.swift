@@ -33,12 +33,22 @@ enum MessageBody {
             }
             body = bytes
         } else {
-            body = readAll(STDIN_FILENO) ?? []
+            body = try readStandardInput()
         }
         if let error = oversize(body, limit: limit) {
             throw CLIFailure(message: error.description, code: ControlClient.exitCode(forErrorCode: ControlJSON.errorCode(error)))
         }
         return body
+    }
+
+    /// All of standard input; an empty input (`</dev/null`) is an empty body.
+    /// - Throws: `CLIFailure` (exit 65) when it cannot be read: closed (`<&-`), a directory, an I/O error. An
+    ///   empty body in its place would be sent and acknowledged, a false success.
+    static func readStandardInput() throws -> [UInt8] {
+        guard let bytes = readAll(STDIN_FILENO) else {
+            throw CLIFailure(message: "cannot read standard input: \(String(cString: strerror(errno)))", code: ExitStatus.dataError)
+        }
+        return bytes
     }
 
     /// The error the node gives a body over `limit` (`too_large`), or nil when it fits.
