@@ -21,12 +21,13 @@ enum MessageBody {
     /// The largest broadcast.
     static let broadcastLimit = BroadcastSettings.maxSize
 
-    /// Reads the body: `message`, else the contents of `file`, else all of standard input.
+    /// Reads the body: `message` (its bytes exactly as given on the command line), else the contents of `file`,
+    /// else all of standard input.
     /// - Throws: `CLIFailure` (exit 65) when the body cannot be read or is over `limit` bytes.
     static func read(message: String?, file: String?, limit: Int) throws -> [UInt8] {
         let body: [UInt8]
         if let message {
-            body = Array(message.utf8)
+            body = MessageOperand.rawBytes(of: message)
         } else if let file {
             guard let bytes = readFile(file) else {
                 throw CLIFailure(message: "cannot read --file \(file): \(String(cString: strerror(errno)))", code: ExitStatus.dataError)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Keeps a MESSAGE that starts with `-` a message.
 ///
 /// swift-argument-parser reads every word that starts with `-` as options: `"-dash"` as the short flags
@@ -89,6 +95,43 @@ enum MessageOperand {
             }
         }
         return roles
+    }
+
+    /// The bytes of MESSAGE exactly as the shell passed them.
+    ///
+    /// `CommandLine.arguments` decodes each word as UTF-8 and puts U+FFFD in place of invalid bytes, so the
+    /// parsed MESSAGE of `rumor send b $'\xff\xfe'` is not what was given, and a body may be any bytes. The words
+    /// are read again from `argv` and walked as `rewrite` and the parser read them; MESSAGE's word is returned
+    /// when its decoding is `message`, else (a command line this walk does not know) `message` itself.
+    static func rawBytes(of message: String) -> [UInt8] {
+        let raw = rawArguments()
+        let words = raw.map { String(decoding: $0, as: UTF8.self) }
+        var command = 0
+        // `rumor --home DIR send …`: the global options before the command (as `hoistGlobalOptions` moves them).
+        while command < words.count {
+            if words[command] == "--home", command + 1 < words.count {
+                command += 2
+            } else if words[command].hasPrefix("--home=") {
+                command += 1
+            } else {
+                break
+            }
+        }
+        guard command < words.count, let spellings = commands[words[command]],
+              let roles = try? roles(of: Array(words[(command + 1)...]), spellings) else { return Array(message.utf8) }
+        let operands = roles.indices.filter { roles[$0] == .operand || roles[$0] == .dashOperand }
+        guard spellings.operandsBeforeMessage < operands.count else { return Array(message.utf8) }
+        let bytes = raw[command + 1 + operands[spellings.operandsBeforeMessage]]
+        return Array(String(decoding: bytes, as: UTF8.self).utf8) == Array(message.utf8) ? bytes : Array(message.utf8)
+    }
+
+    /// The words of `argv` after the program's name, as bytes.
+    static func rawArguments() -> [[UInt8]] {
+        let argv = CommandLine.unsafeArgv
+        return (1..<max(1, Int(CommandLine.argc))).map { index in
+            guard let word = argv[index] else { return [] }
+            return Array(UnsafeRawBufferPointer(start: word, count: strlen(word)))
+        }
     }
 
     /// `--node=a`: a valued option with its value in the same word.
