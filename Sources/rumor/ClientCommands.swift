@@ -88,36 +88,60 @@ struct Send: ParsableCommand {
         }
     }
 
+    /// A line of `--lines` that was not acknowledged (or, with --unreliable, not taken).
+    struct LineFailure {
+        let line: Int
+        let code: String
+        let error: String
+    }
+
     /// One message per line of stdin, in order, each acknowledged before the next is sent (so they arrive in
-    /// order even across retransmissions). Failures are reported per line on stderr; the summary comes last.
-    /// With --unreliable nothing is acknowledged: the summary counts the lines the node took for sending.
+    /// order even across retransmissions). Failures are reported per line on stderr; the summary comes last,
+    /// also when the node stops during the run (exit 69 then). With --unreliable nothing is acknowledged: the
+    /// summary counts the lines the node took for sending.
     func sendLines(seconds: Double) throws {
         let input = try MessageBody.readStandardInput()
         var bodies = input.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
         if bodies.last?.isEmpty == true { bodies.removeLast() }
         let client = try target.connect()
         var taken = 0
-        var failures: [(line: Int, code: String, error: String)] = []
+        var failures: [LineFailure] = []
+        var stopped = false
+        func fail(_ failure: LineFailure) {
+            failures.append(failure)
+            writeError("rumor: line \(failure.line): \(failure.error)")
+        }
         for (index, body) in bodies.enumerated() {
             // Refused here, not by the node: an oversized body may not fit in a request line at all.
             if let error = MessageBody.oversize(body, limit: limit) {
-                failures.append((index + 1, ControlJSON.errorCode(error), error.description))
-                writeError("rumor: line \(index + 1): \(error.description)")
+                fail(LineFailure(line: index + 1, code: ControlJSON.errorCode(error), error: error.description))
                 continue
             }
-            try client.send(request(body, seconds: seconds))
-            guard let response = try client.next() else {
-                throw CLIFailure(message: "node '\(target.node)' closed the connection after \(taken) messages", code: ExitStatus.unavailable)
+            let response: JSON
+            do {
+                try client.send(request(body, seconds: seconds))
+                guard let answer = try client.next() else {
+                    throw CLIFailure(message: "node '\(target.node)' closed the connection after \(taken) messages", code: ExitStatus.unavailable)
+                }
+                response = answer
+            } catch let failure as CLIFailure where failure.code == ExitStatus.unavailable {
+                // The node went away with this line unanswered: it and the lines after it are not acknowledged.
+                fail(LineFailure(line: index + 1, code: "stopped", error: failure.message))
+                stopped = true
+                break
             }
             if response["ok"]?.boolValue == true {
                 taken += 1
-            } else {
-                let failure = (index + 1, response["code"]?.stringValue ?? "failed", response["error"]?.stringValue ?? "failed")
-                failures.append(failure)
-                writeError("rumor: line \(failure.0): \(failure.2)")
-                // An unknown or ambiguous peer fails every line the same way: stop at the first.
-                if failure.1 == "unknown_peer" || failure.1 == "ambiguous_peer" || failure.1 == "empty_peer" { break }
+                continue
             }
+            let failure = LineFailure(line: index + 1, code: response["code"]?.stringValue ?? "failed", error: response["error"]?.stringValue ?? "failed")
+            fail(failure)
+            if failure.code == "stopped" {
+                stopped = true
+                break
+            }
+            // An unknown or ambiguous peer fails every line the same way: stop at the first.
+            if failure.code == "unknown_peer" || failure.code == "ambiguous_peer" || failure.code == "empty_peer" { break }
         }
         let failed = bodies.count - taken
         if json {
@@ -134,6 +158,8 @@ struct Send: ParsableCommand {
         } else {
             print("acknowledged=\(taken) failed=\(failed) peer=\(peer)")
         }
+        // A node that stopped is the failure that matters, whatever the lines before it failed with.
+        if stopped { throw ExitCode(ExitStatus.unavailable) }
         if failed > 0 {
             let codes = Set(failures.map(\.code))
             let code = codes.count == 1 ? ControlClient.exitCode(forErrorCode: codes.first ?? "") : ExitStatus.failure
