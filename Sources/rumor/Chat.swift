@@ -54,7 +54,8 @@ struct Chat: ParsableCommand {
         discussion: """
         Each line of standard input is one command: `@PEER text` sends text to PEER directly, `/peers` shows the \
         peer table, `/quit` (or end of input) leaves the chat; any other line is broadcast to the mesh. Messages \
-        and membership changes are printed as they arrive, with the time and the sender's name.
+        and membership changes are printed as they arrive, with the time and the sender's name. Exits 69 when the \
+        node goes away.
         """
     )
 
@@ -76,8 +77,9 @@ struct Chat: ParsableCommand {
                 if event["kind"]?.stringValue == "broadcast", event["from"]?.stringValue == me { continue }
                 print(Watch.describe(event))
             }
+            // The node went away under us (it left, stopped or died): unavailable, as Docs/CLI.md says.
             print("-- node \(me) stopped")
-            Glibc.exit(ExitStatus.ok)
+            Glibc.exit(ExitStatus.unavailable)
         }
         print("-- chatting as \(me): '@peer text' sends directly, other lines broadcast, /peers, /quit")
         while let line = readLine(strippingNewline: true) {
