@@ -2,7 +2,9 @@
 #include "rumor_sys.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -112,4 +114,33 @@ int rumor_pin_thread(int tid, int cpu) {
         CPU_SET(cpu, &set);
     }
     return sched_setaffinity(tid, sizeof set, &set);
+}
+
+static void rumor_stop_signal_set(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+int rumor_block_stop_signals(void) {
+    sigset_t set;
+    rumor_stop_signal_set(&set);
+    int status = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    return 0;
+}
+
+int rumor_wait_stop_signal(void) {
+    sigset_t set;
+    rumor_stop_signal_set(&set);
+    int number = 0;
+    int status = sigwait(&set, &number);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    return number;
 }

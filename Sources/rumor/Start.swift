@@ -18,7 +18,8 @@ struct Start: ParsableCommand {
         discussion: """
         Prints exactly one line to stdout once the node listens and its control socket is open: \
         'ready name=NAME id=HEX listen=HOST:PORT' (or a JSON object with --json). Logs go to stderr. \
-        SIGINT or SIGTERM makes the node leave gracefully and exit 0.
+        SIGINT or SIGTERM makes the node leave gracefully and exit 0, also when it comes while the node is still \
+        starting (then no ready line is printed).
         """
     )
 
@@ -84,6 +85,8 @@ struct Start: ParsableCommand {
     }
 
     func run() throws {
+        // First, before any file, socket or thread exists: from here on SIGINT and SIGTERM are never lost.
+        let signals = try StopSignals.listen()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -114,28 +117,22 @@ struct Start: ParsableCommand {
             if let warning = SecretFileMode.warning(for: path) { writeError(warning) }
         }
 
-        // SIGINT and SIGTERM: leave gracefully. Dispatch delivers them on a queue, not in a signal handler.
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { node.leave {} }
-            source.resume()
-            sources.append(source)
-        }
-
-        if json {
-            print(JSON.object([("event", .string("ready")), ("name", .string(node.name)), ("id", .string(node.id.hex)),
-                               ("listen", .string(node.listenAddress.description))]).text)
+        // A signal that came while the node was starting stops it now, before it is announced as ready.
+        if signals.nodeStarted(node) {
+            if json {
+                print(JSON.object([("event", .string("ready")), ("name", .string(node.name)), ("id", .string(node.id.hex)),
+                                   ("listen", .string(node.listenAddress.description))]).text)
+            } else {
+                print("ready name=\(node.name) id=\(node.id.hex) listen=\(node.listenAddress)")
+            }
+            rumor_flush_stdout()
+            logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
         } else {
-            print("ready name=\(node.name) id=\(node.id.hex) listen=\(node.listenAddress)")
+            logger.info("node \(node.name) \(node.id.short) stopping: a signal came while it was starting")
         }
-        rumor_flush_stdout()
-        logger.info("node \(node.name) \(node.id.short) listening on \(node.listenAddress), network key \(node.networkKeyID)")
 
         waitUntilStopped(node, server: server, logger: logger)
         server.close()
-        for source in sources { source.cancel() }
         logger.info("node \(node.name) stopped")
     }
 

@@ -22,6 +22,15 @@ void rumor_flush_stdout(void);
 /// The calling thread's kernel id (gettid).
 int rumor_thread_id(void);
 
+/// Blocks SIGINT and SIGTERM in the calling thread (pthread_sigmask); threads it creates afterwards inherit the
+/// mask. A blocked signal sent to the process stays pending until `rumor_wait_stop_signal` takes it, so none is
+/// lost however early it comes. Returns 0, or -1 with errno.
+int rumor_block_stop_signals(void);
+
+/// Waits (sigwait) until SIGINT or SIGTERM is pending and takes it. Both MUST be blocked in every thread, or the
+/// kernel may act on one in another thread instead. Returns the signal's number, or -1 with errno.
+int rumor_wait_stop_signal(void);
+
 /// One datagram of a batch for `rumor_send_batch` / `rumor_receive_batch`: where its bytes are, how many, and the
 /// peer's address (read for a send, written by a receive).
 typedef struct {
