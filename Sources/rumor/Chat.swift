@@ -28,17 +28,7 @@ struct Broadcast: ParsableCommand {
     }
 
     func run() throws {
-        let body: [UInt8]
-        if let message {
-            body = Array(message.utf8)
-        } else if let file {
-            guard let bytes = readFile(file) else {
-                throw CLIFailure(message: "cannot read --file \(file): \(String(cString: strerror(errno)))", code: ExitStatus.dataError)
-            }
-            body = bytes
-        } else {
-            body = readAll(STDIN_FILENO) ?? []
-        }
+        let body = try MessageBody.read(message: message, file: file, limit: MessageBody.broadcastLimit)
         let response = try target.connect().call(.object([("op", .string("broadcast")), ("data", .string(Base64.encode(body)))]))
         if json {
             print(response.text)
