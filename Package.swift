@@ -31,8 +31,9 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
-        // The few C calls Swift's Glibc module does not expose usably: eventfd, stdout buffering, and sendmmsg/recvmmsg
-        // (batched datagram I/O, declared only under _GNU_SOURCE).
+        // The few C calls Swift's Glibc module does not expose usably: eventfd, stdout buffering, sendmmsg/recvmmsg
+        // (batched datagram I/O, declared only under _GNU_SOURCE), thread pinning, and blocking and waiting for the
+        // stop signals (`rumor start`).
         .target(name: "CRumorSys"),
         .target(name: "RumorCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "RumorWire", swiftSettings: optimisedInDebug),
