@@ -133,6 +133,17 @@ int rumor_block_stop_signals(void) {
     return 0;
 }
 
+int rumor_unblock_stop_signals(void) {
+    sigset_t set;
+    rumor_stop_signal_set(&set);
+    int status = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    return 0;
+}
+
 int rumor_wait_stop_signal(void) {
     sigset_t set;
     rumor_stop_signal_set(&set);

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import CRumorSys
 import Rumor
 import RumorCrypto
 
@@ -234,8 +235,12 @@ struct Watch: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per event and line.") var json = false
 
     func run() throws {
+        // Ctrl-C, `kill` and a closed reader all end the stream with 0: a script's `kill $W; wait $W` under
+        // `set -e` must not fail on it.
         signal(SIGINT) { _ in _exit(0) }
+        signal(SIGTERM) { _ in _exit(0) }
         signal(SIGPIPE) { _ in _exit(0) }
+        _ = rumor_unblock_stop_signals()
         let client = try target.connect()
         _ = try client.call(.object([("op", .string("watch")), ("since", .number(ProcessStart.seconds))]))
         while let event = try client.next() {

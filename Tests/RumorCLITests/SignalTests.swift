@@ -41,4 +41,23 @@ struct SignalTests {
                                  "`rumor watch` on a showed no member event for b")
         #expect(event["state"] as? String == "left" && event["previous"] as? String == "alive" && event["id"] as? String == second.id, "\(event)")
     }
+
+    /// A script ends a background watch with `kill $W; wait $W`, often under `set -e`: the watch must exit 0, also
+    /// when its parent spawned it with the signals blocked (a program spawning from a Dispatch thread does).
+    @Test("rumor watch exits 0 on SIGINT and SIGTERM, also when spawned with them blocked",
+          arguments: StopSignal.allCases, StartSignalRaceTests.ParentMask.allCases)
+    func watchEndsWithZero(_ stopSignal: StopSignal, _ parentMask: StartSignalRaceTests.ParentMask) throws {
+        let home = try RumorHome()
+        defer { home.shutdown() }
+        try home.startPair()
+        // Returns once the watch shows events: its handlers are in place by then.
+        let watcher = try StartSignalRaceTests.withStopSignals(parentMask) { try home.watch("b", syncingWith: "a") }
+        #expect(kill(watcher.process.processIdentifier, stopSignal.number) == 0)
+        let exited = ProcessControl.waitForExit(watcher.process, before: .now + .seconds(10))
+        #expect(exited, "\(stopSignal.rawValue) with the parent's mask \(parentMask.rawValue): `rumor watch` still runs after 10 s")
+        if exited {
+            #expect(watcher.process.terminationReason == .exit && watcher.process.terminationStatus == 0,
+                    "`rumor watch` ended with \(watcher.process.terminationReason == .exit ? "exit" : "signal") \(watcher.process.terminationStatus)")
+        }
+    }
 }

@@ -79,7 +79,7 @@ struct StartSignalRaceTests {
 
     /// Launches `rumor start --name NAME`, sends it SIGTERM `delay` later, and waits for it to end.
     func signalledStart(name: String, in home: RumorHome, after delay: Duration, parentMask: ParentMask) throws -> Outcome {
-        let command = try withStopSignals(parentMask) {
+        let command = try Self.withStopSignals(parentMask) {
             try home.launch(["start", "--home", home.path, "--name", name, "--listen", "127.0.0.1:0", "--profile", "local"])
         }
         let pid = command.process.processIdentifier
@@ -109,7 +109,7 @@ struct StartSignalRaceTests {
 
     /// Runs `body` with SIGINT and SIGTERM blocked or unblocked in the calling thread, which a child spawned from
     /// it inherits, then restores the thread's mask.
-    func withStopSignals<T>(_ mask: ParentMask, _ body: () throws -> T) throws -> T {
+    static func withStopSignals<T>(_ mask: ParentMask, _ body: () throws -> T) throws -> T {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)

@@ -27,6 +27,11 @@ int rumor_thread_id(void);
 /// lost however early it comes. Returns 0, or -1 with errno.
 int rumor_block_stop_signals(void);
 
+/// Unblocks SIGINT and SIGTERM in the calling thread: a command that ends on them (`watch`) may have been spawned
+/// with them blocked (Foundation's Process passes on a Dispatch thread's mask), and would never see them. Returns 0,
+/// or -1 with errno.
+int rumor_unblock_stop_signals(void);
+
 /// Waits (sigwait) until SIGINT or SIGTERM is pending and takes it. Both MUST be blocked in every thread, or the
 /// kernel may act on one in another thread instead. Returns the signal's number, or -1 with errno.
 int rumor_wait_stop_signal(void);

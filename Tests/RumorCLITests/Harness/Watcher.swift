@@ -4,6 +4,8 @@ import Foundation
 final class Watcher {
     private let command: LaunchedCommand
     private var reader: PipeReader
+    /// The `rumor watch` process.
+    var process: Process { command.process }
     /// Every event read so far, in order.
     private(set) var events: [[String: Any]] = []
 
