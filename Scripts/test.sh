@@ -14,7 +14,10 @@ swift build --build-tests
 # The CLI tests run real node processes with timing bounds (detection within 10 s); they get the machine to
 # themselves instead of sharing two cores with the simulator.
 swift test --skip-build --skip RumorCLITests
-swift test --skip-build --filter RumorCLITests
+swift test --skip-build --filter RumorCLITests --skip StartSignalRaceTests
+# Its two sweeps of 40 signalled starts each hold a test-pool thread for their whole run, and a 2-core machine
+# has two: beside the other CLI tests they starved them (under ThreadSanitizer past their time limits). Alone.
+swift test --skip-build --filter StartSignalRaceTests
 
 # Real meshes broken on purpose (Docs/TESTING.md): the quick scenarios, about two minutes; the network-lab
 # parts need root (CI has it) and skip with a clear line otherwise. The lab's own self-test
