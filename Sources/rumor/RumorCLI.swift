@@ -129,8 +129,9 @@ enum Main {
 
     /// `rumor keys --node a install F` is accepted as well as `rumor keys install --node a F`: an action word
     /// written after the options is moved next to `keys`.
-    /// - Throws: `CLIFailure` (exit 64) naming the first word in the action's place when it is not an action;
-    ///   the parser would name the first option instead, which `keys` itself does not have.
+    /// - Throws: `CLIFailure` (exit 64) naming the first word in the action's place when it is not an action, or
+    ///   saying the action is missing when only options follow; the parser would name the first option instead,
+    ///   which `keys` itself does not have.
     static func hoistKeysAction(_ arguments: [String]) throws -> [String] {
         guard arguments.first == "keys" else { return arguments }
         let valued: Set<String> = ["--home", "--node", "--timeout"]
@@ -139,9 +140,15 @@ enum Main {
         while index < arguments.count, arguments[index].hasPrefix("-") {
             index += valued.contains(arguments[index]) ? 2 : 1
         }
-        guard index < arguments.count else { return arguments }
+        let choices = actions.dropLast().joined(separator: ", ") + " or " + (actions.last ?? "")
+        guard index < arguments.count else {
+            // Options and no action: the parser would say the first option is unknown. Bare `rumor keys` and its
+            // --help/--version keep the parser's help.
+            let asksForHelp = arguments.contains { ["--help", "-h", "--version"].contains($0) }
+            guard arguments.count > 1, !asksForHelp else { return arguments }
+            throw CLIFailure(message: "missing keys action: use \(choices)", code: ExitStatus.usage)
+        }
         guard actions.contains(arguments[index]) else {
-            let choices = actions.dropLast().joined(separator: ", ") + " or " + (actions.last ?? "")
             throw CLIFailure(message: "unknown keys action '\(arguments[index])': use \(choices)", code: ExitStatus.usage)
         }
         guard index > 1 else { return arguments }

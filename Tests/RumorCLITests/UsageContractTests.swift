@@ -46,6 +46,8 @@ struct UsageContractTests {
         BadUsage(arguments: ["keys", "list", "--home", "HOME", "--node", "a", "--timeout", "-1"], mentioning: "above 0"),
         BadUsage(arguments: ["keys", "frob", "--home", "HOME", "--node", "a"], mentioning: "'frob'"),
         BadUsage(arguments: ["keys", "--home", "HOME", "--node", "a", "frob"], mentioning: "'frob'"),
+        BadUsage(arguments: ["keys", "--home", "HOME", "--node", "a"], mentioning: "missing keys action"),
+        BadUsage(arguments: ["keys", "--node", "a", "--json"], mentioning: "missing keys action"),
         BadUsage(arguments: ["help", "nosuch"], mentioning: "'nosuch'"),
         BadUsage(arguments: ["help", "keys", "frob"], mentioning: "'keys frob'"),
         BadUsage(arguments: ["keygen", "--out", ""], mentioning: "--out must not be empty"),
