@@ -122,10 +122,11 @@ static void rumor_stop_signal_set(sigset_t *set) {
     sigaddset(set, SIGTERM);
 }
 
-int rumor_block_stop_signals(void) {
+/* Blocks (SIG_BLOCK) or unblocks (SIG_UNBLOCK) SIGINT and SIGTERM in the calling thread; 0, or -1 with errno. */
+static int rumor_mask_stop_signals(int how) {
     sigset_t set;
     rumor_stop_signal_set(&set);
-    int status = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int status = pthread_sigmask(how, &set, NULL);
     if (status != 0) {
         errno = status;
         return -1;
@@ -133,16 +134,9 @@ int rumor_block_stop_signals(void) {
     return 0;
 }
 
-int rumor_unblock_stop_signals(void) {
-    sigset_t set;
-    rumor_stop_signal_set(&set);
-    int status = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (status != 0) {
-        errno = status;
-        return -1;
-    }
-    return 0;
-}
+int rumor_block_stop_signals(void) { return rumor_mask_stop_signals(SIG_BLOCK); }
+
+int rumor_unblock_stop_signals(void) { return rumor_mask_stop_signals(SIG_UNBLOCK); }
 
 int rumor_wait_stop_signal(void) {
     sigset_t set;
